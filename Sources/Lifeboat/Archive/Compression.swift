@@ -1,0 +1,53 @@
+/// The compressed stream format of an archive.
+public enum CompressionFormat: String, Sendable, CaseIterable {
+  case gzip
+  case zstd
+
+  /// The archive object's suffix, after the backup id.
+  public var fileExtension: String {
+    switch self {
+    case .gzip: return ".tar.gz"
+    case .zstd: return ".tar.zst"
+    }
+  }
+}
+
+/// How an archive is compressed.
+public struct CompressionOptions: Sendable, Equatable {
+  public var format: CompressionFormat
+  /// gzip: 1–9 (default 6). zstd: 1–19 (default 3).
+  public var level: Int
+  /// Worker threads; 1 compresses on the calling thread.
+  public var threads: Int
+
+  public init(format: CompressionFormat = .gzip, level: Int? = nil, threads: Int = 1) {
+    self.format = format
+    self.level = level ?? (format == .gzip ? 6 : 3)
+    self.threads = max(1, threads)
+  }
+}
+
+/// Builds the compressing and decompressing sinks for each format.
+public enum Compression {
+  /// Returns a sink that compresses what it is given and writes the result to `next`.
+  /// `finish()` ends the compressed stream and then finishes `next`.
+  public static func makeCompressor(_ options: CompressionOptions, next: ByteSink) throws
+    -> ByteSink
+  {
+    switch options.format {
+    case .gzip: return try GzipCompressor(level: options.level, next: next)
+    case .zstd: throw LifeboatError(.usage, "zstd compression is not available in this build")
+    }
+  }
+
+  /// Returns a sink that decompresses what it is given and writes the result to `next`.
+  /// It throws on corrupt or truncated input; `finish()` checks the stream ended cleanly.
+  public static func makeDecompressor(_ format: CompressionFormat, next: ByteSink) throws
+    -> ByteSink
+  {
+    switch format {
+    case .gzip: return try GzipDecompressor(next: next)
+    case .zstd: throw LifeboatError(.usage, "zstd decompression is not available in this build")
+    }
+  }
+}

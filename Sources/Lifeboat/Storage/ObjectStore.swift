@@ -1,0 +1,95 @@
+import Foundation
+
+/// Metadata of one stored object.
+public struct ObjectInfo: Sendable, Equatable {
+  public var key: String
+  public var size: Int64
+  public var lastModified: Date?
+  public var etag: String?
+
+  public init(key: String, size: Int64, lastModified: Date? = nil, etag: String? = nil) {
+    self.key = key
+    self.size = size
+    self.lastModified = lastModified
+    self.etag = etag
+  }
+}
+
+/// A write in progress. Nothing is visible under the key until `commit` returns.
+public protocol ObjectWriter: ByteSink {
+  /// Makes the object visible under its key and returns what was stored.
+  /// Calls `finish` first if the caller has not.
+  func commit() throws -> ObjectInfo
+  /// Discards everything written. Safe to call after a failure, and more than once.
+  func abort()
+}
+
+/// A flat key-value store of objects: a local directory or an S3 bucket.
+///
+/// Keys are relative, `/`-separated, and never normalised. Decorators (retry, circuit
+/// breaker, fault injection, request counting) wrap any store.
+public protocol ObjectStore: AnyObject {
+  /// A human-readable location, free of secrets, for messages (`file:///srv/backups`).
+  var location: String { get }
+
+  /// Starts a streaming write of `key`.
+  func makeWriter(key: String) throws -> ObjectWriter
+  /// Streams the object (or `range` of it, as inclusive byte offsets) to `sink`
+  /// without calling `sink.finish()`.
+  func read(key: String, range: ClosedRange<Int64>?, into sink: ByteSink) throws
+  /// Returns the object's metadata, or nil when there is no object under `key`.
+  func head(key: String) throws -> ObjectInfo?
+  /// Lists every object whose key starts with `prefix`, in key order.
+  func list(prefix: String) throws -> [ObjectInfo]
+  /// Deletes the object. Deleting a missing key is not an error.
+  func delete(key: String) throws
+}
+
+extension ObjectStore {
+  /// Stores `data` under `key` in one write.
+  @discardableResult
+  public func put(key: String, data: [UInt8]) throws -> ObjectInfo {
+    let writer = try makeWriter(key: key)
+    do {
+      try writer.write(data)
+      return try writer.commit()
+    } catch {
+      writer.abort()
+      throw error
+    }
+  }
+
+  /// Reads the whole object into memory. For small objects such as manifests.
+  public func get(key: String) throws -> [UInt8] {
+    let collector = ByteCollector()
+    try read(key: key, range: nil, into: collector)
+    return collector.bytes
+  }
+}
+
+/// A sink that keeps everything written to it in memory.
+public final class ByteCollector: ByteSink {
+  public private(set) var bytes: [UInt8] = []
+  public init() {}
+  public func write(_ buffer: UnsafeRawBufferPointer) throws { bytes.append(contentsOf: buffer) }
+  public func finish() throws {}
+}
+
+/// Errors every store reports the same way, so callers can act on them.
+public enum StorageError: Error, CustomStringConvertible {
+  case notFound(key: String)
+  /// The store cannot be reached or refused service (timeouts, 5xx after retries, breaker open).
+  case unavailable(location: String, reason: String)
+  /// The store rejected the credentials (403 on an authenticated call).
+  case accessDenied(location: String, reason: String)
+  case invalidKey(key: String, reason: String)
+
+  public var description: String {
+    switch self {
+    case .notFound(let key): return "object \(key) not found"
+    case .unavailable(let location, let reason): return "storage \(location) unavailable: \(reason)"
+    case .accessDenied(let location, let reason): return "access to \(location) denied: \(reason)"
+    case .invalidKey(let key, let reason): return "invalid object key \(key): \(reason)"
+    }
+  }
+}

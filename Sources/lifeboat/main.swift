@@ -1,0 +1,4 @@
+import Foundation
+import Lifeboat
+
+exit(CommandLineTool.run(arguments: Array(CommandLine.arguments.dropFirst())))
