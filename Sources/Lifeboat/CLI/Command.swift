@@ -1,0 +1,138 @@
+import Foundation
+
+/// Everything a command needs at run time.
+public final class CommandContext {
+  public let arguments: ParsedArguments
+  public let environment: [String: String]
+  public let output: FileHandle
+  public private(set) var logger: Logger
+  private var loadedConfiguration: Configuration?
+
+  init(arguments: ParsedArguments, environment: [String: String], output: FileHandle) {
+    self.arguments = arguments
+    self.environment = environment
+    self.output = output
+    self.logger = Logger(level: .warning, format: .auto)
+  }
+
+  /// Loads the configuration and sets up logging from it. Fails before any work starts.
+  public func configuration() throws -> Configuration {
+    if let loadedConfiguration { return loadedConfiguration }
+    let configuration = try Configuration.load(
+      file: arguments.value("config"), environment: environment,
+      flags: arguments.options.filter { SettingsSchema.spec(flag: $0.0) != nil })
+    loadedConfiguration = configuration
+    logger = try makeLogger(configuration)
+    for name in ["s3.secret_access_key", "s3.session_token"] {
+      if let secret = configuration.string(name) { Redaction.register(secret: secret) }
+    }
+    for name in ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"] {
+      if let secret = environment[name] { Redaction.register(secret: secret) }
+    }
+    return configuration
+  }
+
+  private func makeLogger(_ configuration: Configuration) throws -> Logger {
+    let format = LogFormat(rawValue: configuration.string("log.format") ?? "text") ?? .text
+    // Under cron nobody reads progress: only warnings and errors, besides the summary on stdout.
+    let interactive = isatty(STDERR_FILENO) != 0
+    var level: LogLevel = interactive ? .info : .warning
+    if let name = configuration.string("log.level"), let configured = LogLevel(name: name) {
+      level = configured
+    }
+    if arguments.has("verbose") { level = min(level, .debug) }
+    if arguments.has("quiet") { level = .error }
+    var file: RotatingLogFile?
+    if let path = configuration.string("log.file") {
+      do {
+        file = try RotatingLogFile(path: path)
+      } catch {
+        throw LifeboatError(.configuration, "cannot open log file \(path): \(error)")
+      }
+    }
+    return Logger(level: level, format: format, file: file)
+  }
+
+  /// The repository URL, or a usage error naming how to set it.
+  public func repositoryURL() throws -> String {
+    guard let url = try configuration().string("repository.url"), !url.isEmpty else {
+      throw LifeboatError(
+        .usage, "no repository given",
+        hint: "pass --repo file:///path or --repo s3://bucket/prefix, or set url in [repository]")
+    }
+    return url
+  }
+
+  public func openRepository(create: Bool) throws -> Repository {
+    let store = try StoreFactory.open(
+      url: try repositoryURL(), configuration: try configuration(), environment: environment,
+      create: create, logger: logger)
+    return Repository(store: store)
+  }
+
+  public func print(_ line: String) {
+    output.write(Data((line + "\n").utf8))
+  }
+}
+
+/// A subcommand: its help text, options and behaviour.
+public struct Command {
+  public var name: String
+  public var summary: String
+  public var usage: String
+  public var options: [OptionSpec]
+  public var maxPositionals: Int
+  public var examples: [String]
+  public var details: String?
+  public var run: (CommandContext) throws -> Int32
+
+  public var help: String {
+    var text = "\(summary)\n\nusage: \(usage)\n"
+    if let details { text += "\n\(details)\n" }
+    text += "\noptions:\n"
+    for option in options {
+      var left = "  "
+      if let short = option.short { left += "-\(short), " } else { left += "    " }
+      left += "--\(option.name)"
+      if let value = option.valueName { left += " \(value)" }
+      let padding = max(2, 34 - left.count)
+      text += left + String(repeating: " ", count: padding) + option.help + "\n"
+    }
+    text += "\nexamples:\n"
+    for example in examples { text += "  \(example)\n" }
+    return text
+  }
+}
+
+/// Options every command that touches a repository accepts.
+enum CommonOptions {
+  static let logging: [OptionSpec] = [
+    OptionSpec("config", short: "c", value: "FILE", help: "config file (default /etc/lifeboat/lifeboat.conf if present)"),
+    OptionSpec("log-format", value: "FORMAT", help: "text (default), json, or auto (json unless on a terminal)"),
+    OptionSpec("log-level", value: "LEVEL", help: "trace, debug, info, notice, warning or error"),
+    OptionSpec("log-file", value: "FILE", help: "also append JSON log lines to FILE (rotated at 10 MiB)"),
+    OptionSpec("verbose", short: "v", help: "log decisions and progress (debug level)"),
+    OptionSpec("quiet", short: "q", help: "print errors only"),
+    OptionSpec("help", short: "h", help: "show this help"),
+  ]
+
+  static let repository: [OptionSpec] = [
+    OptionSpec("repo", short: "r", value: "URL", help: "repository: file:///path or s3://bucket/prefix"),
+    OptionSpec("s3-endpoint", value: "URL", help: "S3 endpoint, e.g. http://127.0.0.1:9000 (default: AWS)"),
+    OptionSpec("s3-region", value: "REGION", help: "S3 signing region (default: AWS_REGION or us-east-1)"),
+    OptionSpec("s3-path-style", help: "use path-style S3 URLs (MinIO and local servers)"),
+    OptionSpec("s3-ca-bundle", value: "FILE", help: "CA certificates (PEM) for a private S3 endpoint"),
+  ]
+}
+
+/// Formats byte counts for people: `10.7 MB`.
+func formatBytes(_ bytes: Int64) -> String {
+  let units = ["B", "kB", "MB", "GB", "TB"]
+  var value = Double(bytes)
+  var unit = 0
+  while value >= 1000 && unit < units.count - 1 {
+    value /= 1000
+    unit += 1
+  }
+  return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+}

@@ -1,0 +1,126 @@
+import Foundation
+
+extension Command {
+  static let backup = Command(
+    name: "backup",
+    summary: "Take a backup: copy the databases online, archive the trees, store and commit it.",
+    usage: "lifeboat backup [--db FILE]... [--path DIR]... [--repo URL] [options]",
+    options: [
+      OptionSpec("db", value: "FILE", repeats: true, help: "SQLite database to copy with the online backup API"),
+      OptionSpec("path", value: "DIR", repeats: true, help: "directory tree to archive (config, logs)"),
+      OptionSpec("exclude", value: "GLOB", repeats: true, help: "leave out matching paths: '*.tmp', 'logs/cache/**'"),
+      OptionSpec("one-file-system", help: "do not cross into other mounted file systems"),
+      OptionSpec("compression", value: "FORMAT", help: "gzip (default, .tar.gz) or zstd (.tar.zst)"),
+      OptionSpec("compression-level", value: "N", help: "gzip 1-9 (default 6), zstd 1-19 (default 3)"),
+      OptionSpec("threads", value: "N", help: "compression threads (default: number of cores)"),
+      OptionSpec("spool-dir", value: "DIR", help: "where the temporary database copy is made (default $TMPDIR)"),
+      OptionSpec("busy-timeout", value: "DURATION", help: "wait this long for a locked database (default 120s)"),
+      OptionSpec("host", value: "NAME", help: "host name recorded in the backup id"),
+      OptionSpec("part-size", value: "SIZE", help: "S3 multipart part size (default 16MiB, at least 5MiB)"),
+      OptionSpec("parts-in-flight", value: "N", help: "S3 parts uploaded at once (default 2)"),
+      OptionSpec("json", help: "print the summary as JSON on stdout"),
+    ] + CommonOptions.repository + CommonOptions.logging,
+    maxPositionals: 0,
+    examples: [
+      "lifeboat backup --db /var/lib/app/app.db --path /etc/app --path /var/log/app --repo file:///srv/backups",
+      "lifeboat backup --config /etc/lifeboat/lifeboat.conf --compression zstd",
+    ],
+    details: """
+      Exit status 0 when every source was stored, 2 when the backup was stored with warnings
+      (files changed, vanished or could not be read; the summary lists them), other values on
+      failure (see 'lifeboat help').
+      """,
+    run: runBackup)
+
+  private static func runBackup(_ context: CommandContext) throws -> Int32 {
+    let configuration = try context.configuration()
+    let logger = context.logger
+    let plan = try makePlan(configuration)
+    try plan.validate(configuration: configuration)
+    let compression = try compressionOptions(configuration)
+    let repository = try context.openRepository(create: true)
+
+    let host = configuration.string("backup.host") ?? ProcessInfo.processInfo.hostName
+    let runner = BackupRunner(
+      plan: plan, repository: repository, compression: compression,
+      host: host.split(separator: ".").first.map(String.init) ?? host, logger: logger)
+    let progress = ProgressLine(enabled: isatty(STDERR_FILENO) != 0 && logger.level <= .info && !context.arguments.has("quiet"))
+    runner.progress = { progress.update(bytes: $0) }
+    let summary = try runner.run()
+    progress.clear()
+
+    if context.arguments.has("json") {
+      let warnings = summary.warnings.map { "{\"path\":\(JSONText.quote($0.path)),\"message\":\(JSONText.quote($0.message))}" }
+      context.print(
+        "{\"id\":\(JSONText.quote(summary.id)),\"status\":\(JSONText.quote(summary.status)),\"archive\":\(JSONText.quote(summary.archiveKey)),\"archive_bytes\":\(summary.archiveBytes),\"bytes_read\":\(summary.bytesRead),\"files\":\(summary.fileCount),\"duration_s\":\(String(format: "%.3f", summary.duration)),\"warnings\":[\(warnings.joined(separator: ","))]}")
+    } else if !context.arguments.has("quiet") {
+      context.print(
+        "backup \(summary.id) \(summary.status): \(summary.fileCount) files, \(formatBytes(summary.bytesRead)) read, \(formatBytes(summary.archiveBytes)) stored in \(String(format: "%.1f", summary.duration)) s")
+      if !summary.warnings.isEmpty {
+        context.print("\(summary.warnings.count) warning(s):")
+        for warning in summary.warnings.prefix(20) { context.print("  \(warning.path): \(warning.message)") }
+        if summary.warnings.count > 20 { context.print("  … and \(summary.warnings.count - 20) more (see the manifest)") }
+      }
+    }
+    logger.notice("backup finished", [
+      ("id", .string(summary.id)), ("status", .string(summary.status)),
+      ("bytes_read", .int(summary.bytesRead)), ("archive_bytes", .int(summary.archiveBytes)),
+      ("files", .int(Int64(summary.fileCount))), ("warnings", .int(Int64(summary.warnings.count))),
+      ("duration_s", .double(summary.duration)),
+    ])
+    return summary.status == "complete" ? 0 : LifeboatError.Code.partial.rawValue
+  }
+
+  static func makePlan(_ configuration: Configuration) throws -> SnapshotPlan {
+    let databases = configuration.strings("source.database").map { absolutePath($0) }
+    let trees = configuration.strings("source.path").map { absolutePath($0) }
+    let spool = configuration.string("backup.spool_dir").map { absolutePath($0) }
+      ?? ProcessInfo.processInfo.environment["TMPDIR"] ?? "/var/tmp"
+    return SnapshotPlan(
+      databases: databases, trees: trees,
+      selection: SourceSelection(
+        excludes: configuration.strings("source.exclude"), databases: databases,
+        oneFileSystem: try configuration.bool("source.one_file_system") ?? false),
+      spoolDirectory: spool,
+      busyTimeout: try configuration.duration("backup.busy_timeout") ?? 120)
+  }
+
+  static func compressionOptions(_ configuration: Configuration) throws -> CompressionOptions {
+    let format = CompressionFormat(rawValue: configuration.string("backup.compression") ?? "gzip") ?? .gzip
+    let level = try configuration.integer("backup.compression_level")
+    if let level, format == .gzip, level > 9 {
+      throw LifeboatError(
+        .configuration,
+        "\(configuration.origin("backup.compression_level")!): compression level \(level) is out of range for gzip (1-9)")
+    }
+    let cores = ProcessInfo.processInfo.activeProcessorCount
+    return CompressionOptions(format: format, level: level, threads: try configuration.integer("backup.threads") ?? cores)
+  }
+}
+
+/// A single updating status line on a terminal: bytes read and rate.
+final class ProgressLine {
+  private let enabled: Bool
+  private let started = Date()
+  private var lastUpdate = Date.distantPast
+  private var shown = false
+
+  init(enabled: Bool) { self.enabled = enabled }
+
+  func update(bytes: Int64) {
+    guard enabled else { return }
+    let now = Date()
+    guard now.timeIntervalSince(lastUpdate) >= 0.25 else { return }
+    lastUpdate = now
+    let elapsed = max(now.timeIntervalSince(started), 0.001)
+    let rate = Double(bytes) / elapsed
+    let line = "\r  \(formatBytes(bytes)) read, \(formatBytes(Int64(rate)))/s, \(Int(elapsed)) s   "
+    FileHandle.standardError.write(Data(line.utf8))
+    shown = true
+  }
+
+  func clear() {
+    guard shown else { return }
+    FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+  }
+}

@@ -1,0 +1,149 @@
+/// The type of a setting's value, which decides how it is parsed and checked.
+public enum SettingKind: Sendable {
+  case string
+  case path
+  case bool
+  case integer(ClosedRange<Int>)
+  /// Seconds, written `90`, `90s`, `15m`, `2h` or `7d`.
+  case duration
+  /// Bytes, written `1048576`, `512KiB`, `64MiB`, `5GiB` (or `K`, `M`, `G`, `T`, all powers of 2).
+  case size
+  case choice([String])
+}
+
+/// Where a setting's value came from, for error messages.
+public enum SettingOrigin: Sendable, CustomStringConvertible, Equatable {
+  case file(path: String, line: Int)
+  case environment(String)
+  case flag(String)
+  case builtIn
+
+  public var description: String {
+    switch self {
+    case .file(let path, let line): return "\(path):\(line)"
+    case .environment(let name): return "environment variable \(name)"
+    case .flag(let name): return "option \(name)"
+    case .builtIn: return "built-in default"
+    }
+  }
+}
+
+/// One setting that the config file, the environment and the command line can set.
+public struct SettingSpec: Sendable {
+  public var section: String
+  public var key: String
+  public var kind: SettingKind
+  /// True when the key may repeat and each occurrence adds a value.
+  public var repeats: Bool
+  /// The command-line option, without leading dashes, where there is one.
+  public var flag: String?
+  public var help: String
+
+  public var name: String { "\(section).\(key)" }
+  /// `LIFEBOAT_<SECTION>_<KEY>`; repeated settings take a `:`-separated list there, as PATH does.
+  public var environmentName: String {
+    "LIFEBOAT_\(section.uppercased())_\(key.uppercased())"
+  }
+}
+
+/// Every setting lifeboat knows. The config file may hold only these keys.
+public enum SettingsSchema {
+  public static let all: [SettingSpec] = [
+    SettingSpec(
+      section: "source", key: "database", kind: .path, repeats: true, flag: "db",
+      help: "SQLite database to copy with the online backup API (repeatable)"),
+    SettingSpec(
+      section: "source", key: "path", kind: .path, repeats: true, flag: "path",
+      help: "directory tree to archive, such as the config or log tree (repeatable)"),
+    SettingSpec(
+      section: "source", key: "exclude", kind: .string, repeats: true, flag: "exclude",
+      help: "glob of paths to leave out: '*.tmp' matches names, 'logs/cache/**' paths (repeatable)"),
+    SettingSpec(
+      section: "source", key: "one_file_system", kind: .bool, repeats: false,
+      flag: "one-file-system", help: "do not cross into other mounted file systems"),
+
+    SettingSpec(
+      section: "repository", key: "url", kind: .string, repeats: false, flag: "repo",
+      help: "where backups are stored: file:///path or s3://bucket/prefix"),
+
+    SettingSpec(
+      section: "backup", key: "compression", kind: .choice(["gzip", "zstd"]), repeats: false,
+      flag: "compression", help: "archive format: gzip (.tar.gz, default) or zstd (.tar.zst)"),
+    SettingSpec(
+      section: "backup", key: "compression_level", kind: .integer(1...19), repeats: false,
+      flag: "compression-level", help: "gzip 1-9 (default 6), zstd 1-19 (default 3)"),
+    SettingSpec(
+      section: "backup", key: "threads", kind: .integer(1...256), repeats: false,
+      flag: "threads", help: "compression threads (default: the number of cores)"),
+    SettingSpec(
+      section: "backup", key: "spool_dir", kind: .path, repeats: false, flag: "spool-dir",
+      help: "directory for the temporary database copy (default: $TMPDIR or /var/tmp)"),
+    SettingSpec(
+      section: "backup", key: "busy_timeout", kind: .duration, repeats: false,
+      flag: "busy-timeout",
+      help: "how long to wait for a database lock held by the application (default 120s)"),
+    SettingSpec(
+      section: "backup", key: "host", kind: .string, repeats: false, flag: "host",
+      help: "host name recorded in backup ids (default: this machine's name)"),
+
+    SettingSpec(
+      section: "s3", key: "endpoint", kind: .string, repeats: false, flag: "s3-endpoint",
+      help: "S3 endpoint URL, e.g. https://s3.eu-west-1.amazonaws.com (default: AWS)"),
+    SettingSpec(
+      section: "s3", key: "region", kind: .string, repeats: false, flag: "s3-region",
+      help: "region for signing (default: AWS_REGION, else us-east-1)"),
+    SettingSpec(
+      section: "s3", key: "access_key_id", kind: .string, repeats: false, flag: nil,
+      help: "access key id (default: AWS_ACCESS_KEY_ID or the AWS profile)"),
+    SettingSpec(
+      section: "s3", key: "secret_access_key", kind: .string, repeats: false, flag: nil,
+      help: "secret access key; prefer the environment or an AWS profile to a file"),
+    SettingSpec(
+      section: "s3", key: "session_token", kind: .string, repeats: false, flag: nil,
+      help: "session token of temporary credentials"),
+    SettingSpec(
+      section: "s3", key: "path_style", kind: .bool, repeats: false, flag: "s3-path-style",
+      help: "address buckets as endpoint/bucket/key (MinIO, local servers) instead of bucket.endpoint"),
+    SettingSpec(
+      section: "s3", key: "ca_bundle", kind: .path, repeats: false, flag: "s3-ca-bundle",
+      help: "PEM file of CA certificates for a private endpoint (TLS is always verified)"),
+    SettingSpec(
+      section: "s3", key: "part_size", kind: .size, repeats: false, flag: "part-size",
+      help: "multipart part size, at least 5MiB; raised automatically to stay within 10,000 parts"),
+    SettingSpec(
+      section: "s3", key: "parts_in_flight", kind: .integer(1...64), repeats: false,
+      flag: "parts-in-flight", help: "parts uploaded at once (memory: parts x part size)"),
+    SettingSpec(
+      section: "s3", key: "max_attempts", kind: .integer(1...20), repeats: false, flag: nil,
+      help: "attempts per request before giving up (default 5)"),
+    SettingSpec(
+      section: "s3", key: "storage_class", kind: .string, repeats: false, flag: nil,
+      help: "storage class of uploaded objects, e.g. STANDARD_IA"),
+    SettingSpec(
+      section: "s3", key: "sse", kind: .choice(["AES256", "aws:kms"]), repeats: false, flag: nil,
+      help: "server-side encryption: AES256 or aws:kms"),
+    SettingSpec(
+      section: "s3", key: "sse_kms_key_id", kind: .string, repeats: false, flag: nil,
+      help: "KMS key id when sse = aws:kms"),
+
+    SettingSpec(
+      section: "log", key: "format", kind: .choice(["auto", "text", "json"]), repeats: false,
+      flag: "log-format", help: "text (default), json (one object a line), or auto: json unless on a terminal"),
+    SettingSpec(
+      section: "log", key: "level",
+      kind: .choice(["trace", "debug", "info", "notice", "warning", "error"]), repeats: false,
+      flag: "log-level",
+      help: "least severe level shown (default: info on a terminal, warning otherwise)"),
+    SettingSpec(
+      section: "log", key: "file", kind: .path, repeats: false, flag: "log-file",
+      help: "also append JSON log lines to this file, rotated at 10 MiB"),
+  ]
+
+  public static func spec(section: String, key: String) -> SettingSpec? {
+    all.first { $0.section == section && $0.key == key }
+  }
+
+  public static func spec(flag: String) -> SettingSpec? {
+    all.first { $0.flag == flag }
+  }
+}

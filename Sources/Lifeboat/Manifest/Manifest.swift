@@ -1,0 +1,156 @@
+import Foundation
+
+/// One archived path, as recorded in the manifest.
+///
+/// `path` is the archive path as text for people and tools; when the raw bytes are not valid
+/// UTF-8, `pathBase64` holds them exactly and is what lifeboat uses.
+public struct ManifestFile: Codable, Sendable, Equatable {
+  public var path: String
+  public var pathBase64: String?
+  public var type: String
+  public var size: Int64
+  /// Permission bits in octal, such as `0644`.
+  public var mode: String
+  public var mtime: String
+  public var mtimeNanoseconds: Int32?
+  public var uid: UInt32?
+  public var gid: UInt32?
+  public var sha256: String?
+  public var linkTarget: String?
+  public var linkTargetBase64: String?
+  /// Set when the file changed while it was read; says what was stored.
+  public var changed: String?
+
+  enum CodingKeys: String, CodingKey {
+    case path, type, size, mode, mtime, uid, gid, sha256, changed
+    case pathBase64 = "path_base64"
+    case mtimeNanoseconds = "mtime_ns"
+    case linkTarget = "link_target"
+    case linkTargetBase64 = "link_target_base64"
+  }
+
+  public var pathBytes: [UInt8] {
+    if let encoded = pathBase64, let data = Data(base64Encoded: encoded) { return [UInt8](data) }
+    return Array(path.utf8)
+  }
+
+  public var linkTargetBytes: [UInt8]? {
+    if let encoded = linkTargetBase64, let data = Data(base64Encoded: encoded) { return [UInt8](data) }
+    return linkTarget.map { Array($0.utf8) }
+  }
+
+  public var modeBits: UInt32 { UInt32(mode, radix: 8) ?? 0o644 }
+
+  static func encodeName(_ bytes: [UInt8]) -> (text: String, base64: String?) {
+    if let text = String(validating: bytes, as: UTF8.self) { return (text, nil) }
+    return (FilePath.display(bytes), Data(bytes).base64EncodedString())
+  }
+}
+
+/// A source of the backup: a database copied with the backup API, or a directory tree.
+public struct ManifestSource: Codable, Sendable, Equatable {
+  public var name: String
+  public var kind: String
+  /// The absolute path the source was read from, where an in-place restore puts it back.
+  public var path: String
+  public var database: DatabaseInfo?
+}
+
+/// A problem met while taking the backup.
+public struct ManifestWarning: Codable, Sendable, Equatable {
+  public var path: String
+  public var message: String
+}
+
+/// The stored archive object.
+public struct ManifestArchive: Codable, Sendable, Equatable {
+  public var key: String
+  public var size: Int64
+  public var sha256: String
+  public var compression: String
+}
+
+/// The record of one backup. A copy is stored inside the archive (`manifest.json`) and, with
+/// `archive` filled in, as the separate manifest object whose presence commits the backup.
+public struct Manifest: Codable, Sendable, Equatable {
+  public static let formatName = "lifeboat-manifest"
+  public static let currentVersion = 1
+
+  public var format: String = Manifest.formatName
+  public var formatVersion: Int = Manifest.currentVersion
+  public var id: String
+  public var host: String
+  public var lifeboatVersion: String
+  public var startedAt: String
+  public var finishedAt: String
+  /// `complete`, `warnings` (files changed or vanished while read) or `partial` (sources skipped).
+  public var status: String
+  public var compression: String
+  public var sources: [ManifestSource]
+  public var files: [ManifestFile]
+  public var warnings: [ManifestWarning]
+  public var fileCount: Int
+  public var totalBytes: Int64
+  public var archive: ManifestArchive?
+
+  enum CodingKeys: String, CodingKey {
+    case format, id, host, status, compression, sources, files, warnings, archive
+    case formatVersion = "format_version"
+    case lifeboatVersion = "lifeboat_version"
+    case startedAt = "started_at"
+    case finishedAt = "finished_at"
+    case fileCount = "file_count"
+    case totalBytes = "total_bytes"
+  }
+
+  public func encoded() throws -> [UInt8] {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    return [UInt8](try encoder.encode(self)) + [UInt8(ascii: "\n")]
+  }
+
+  public static func decode(_ bytes: [UInt8], name: String) throws -> Manifest {
+    let manifest: Manifest
+    do {
+      manifest = try JSONDecoder().decode(Manifest.self, from: Data(bytes))
+    } catch {
+      throw LifeboatError(
+        .dataError, "manifest \(name) is not valid: \(error)",
+        hint: "the object is damaged; verify the other backups and restore from one of them")
+    }
+    guard manifest.format == formatName else {
+      throw LifeboatError(.dataError, "\(name) is not a lifeboat manifest")
+    }
+    guard manifest.formatVersion <= currentVersion else {
+      throw LifeboatError(
+        .dataError,
+        "manifest \(name) has format version \(manifest.formatVersion); this lifeboat reads up to \(currentVersion)",
+        hint: "restore with a newer lifeboat")
+    }
+    return manifest
+  }
+
+  /// The `SHA256SUMS` text for `sha256sum -c`: one line per regular file. Names with a
+  /// backslash or newline use coreutils' escaped form (a leading `\`, then `\\` and `\n`).
+  public func checksumList() -> [UInt8] {
+    var out: [UInt8] = []
+    for file in files where file.type == "file" {
+      guard let digest = file.sha256 else { continue }
+      let name = file.pathBytes
+      let needsEscape = name.contains(UInt8(ascii: "\\")) || name.contains(UInt8(ascii: "\n"))
+      if needsEscape { out.append(UInt8(ascii: "\\")) }
+      out += Array(digest.utf8) + Array("  ".utf8)
+      for byte in name {
+        if needsEscape && byte == UInt8(ascii: "\\") {
+          out += Array("\\\\".utf8)
+        } else if needsEscape && byte == UInt8(ascii: "\n") {
+          out += Array("\\n".utf8)
+        } else {
+          out.append(byte)
+        }
+      }
+      out.append(UInt8(ascii: "\n"))
+    }
+    return out
+  }
+}

@@ -1,0 +1,123 @@
+import Foundation
+
+/// The outcome of a backup run.
+public struct BackupSummary: Sendable {
+  public var id: String
+  public var status: String
+  public var archiveKey: String
+  public var archiveBytes: Int64
+  public var bytesRead: Int64
+  public var fileCount: Int
+  public var warnings: [ManifestWarning]
+  public var duration: Double
+}
+
+/// Takes one backup: snapshot the sources into a compressed archive streamed to the store,
+/// then commit it by writing the manifest object.
+public final class BackupRunner {
+  public let plan: SnapshotPlan
+  public let repository: Repository
+  public let compression: CompressionOptions
+  public let host: String
+  public let logger: Logger
+  public var progress: ((Int64) -> Void)?
+
+  public init(
+    plan: SnapshotPlan, repository: Repository, compression: CompressionOptions, host: String,
+    logger: Logger
+  ) {
+    self.plan = plan
+    self.repository = repository
+    self.compression = compression
+    self.host = host
+    self.logger = logger
+  }
+
+  public func run() throws -> BackupSummary {
+    let started = Date()
+    let id = try repository.newID(time: started, host: host)
+    logger.context.append(("backup_id", .string(id)))
+    defer { logger.context.removeAll { $0.0 == "backup_id" } }
+    logger.info("backup started", [("repository", .string(repository.store.location))])
+
+    let archiveKey = repository.archiveKey(id: id, compression: compression.format)
+    let writer = try repository.store.makeWriter(key: archiveKey)
+    var committed = false
+    defer { if !committed { writer.abort() } }
+
+    // tar -> compressor -> hash and count -> store.
+    let archiveHash = HashingSink(next: writer)
+    let compressor = try Compression.makeCompressor(compression, next: archiveHash)
+    let tar = TarWriter(sink: compressor)
+    let builder = SnapshotBuilder(plan: plan, tar: tar, logger: logger)
+    builder.progress = progress
+    let snapshot = try builder.run()
+
+    // An archive holding only a manifest is never a successful backup.
+    if snapshot.skippedUnreadable && !snapshot.files.contains(where: { $0.type == "file" }) {
+      throw LifeboatError(
+        .failure, "no source could be read; no backup was recorded",
+        hint: "check the permissions of the sources listed in the warnings above")
+    }
+
+    let status: String
+    if snapshot.skippedUnreadable {
+      status = "partial"
+    } else if !snapshot.warnings.isEmpty {
+      status = "warnings"
+    } else {
+      status = "complete"
+    }
+    var manifest = Manifest(
+      id: id, host: host, lifeboatVersion: LifeboatVersion.current,
+      startedAt: Timestamp.iso8601(started), finishedAt: Timestamp.iso8601(Date()), status: status,
+      compression: compression.format.rawValue, sources: snapshot.sources, files: snapshot.files,
+      warnings: snapshot.warnings, fileCount: snapshot.files.filter { $0.type == "file" }.count,
+      totalBytes: snapshot.files.reduce(0) { $0 + $1.size }, archive: nil)
+
+    // The archive's own copy of the manifest and a checksum list that sha256sum -c reads.
+    try appendMember(tar, name: "manifest.json", content: try manifest.encoded(), time: started)
+    try appendMember(tar, name: "SHA256SUMS", content: manifest.checksumList(), time: started)
+    try tar.finish()
+
+    let stored = try writer.commit()
+    committed = true
+    manifest.archive = ManifestArchive(
+      key: archiveKey, size: archiveHash.byteCount, sha256: archiveHash.digest.hexString,
+      compression: compression.format.rawValue)
+    guard stored.size == archiveHash.byteCount else {
+      try? repository.store.delete(key: archiveKey)
+      throw LifeboatError(
+        .unavailable,
+        "the store kept \(stored.size) bytes of archive \(archiveKey), but \(archiveHash.byteCount) were sent",
+        hint: "no backup was recorded; check the storage and run the backup again")
+    }
+
+    // The manifest object goes last: its presence is what makes the backup exist.
+    try repository.store.put(key: repository.manifestKey(id: id), data: try manifest.encoded())
+
+    let summary = BackupSummary(
+      id: id, status: status, archiveKey: archiveKey, archiveBytes: archiveHash.byteCount,
+      bytesRead: snapshot.bytesRead, fileCount: manifest.fileCount, warnings: snapshot.warnings,
+      duration: Date().timeIntervalSince(started))
+    logger.info("backup stored", [
+      ("archive", .string(archiveKey)), ("archive_bytes", .int(summary.archiveBytes)),
+      ("bytes_read", .int(summary.bytesRead)), ("files", .int(Int64(summary.fileCount))),
+    ])
+    return summary
+  }
+
+  private func appendMember(_ tar: TarWriter, name: String, content: [UInt8], time: Date) throws {
+    var entry = TarEntry(path: Array(name.utf8), type: .file, mode: 0o644)
+    entry.size = Int64(content.count)
+    entry.modificationTime = Int64(time.timeIntervalSince1970)
+    entry.uid = getuid()
+    entry.gid = getgid()
+    try tar.writeHeader(entry)
+    try tar.writeData(content)
+  }
+}
+
+public enum LifeboatVersion {
+  public static let current = "0.1.0"
+}

@@ -1,0 +1,65 @@
+import Foundation
+
+/// One pass over a stored archive: the raw bytes are hashed and counted while they are
+/// decompressed, parsed as tar and checked member by member.
+public enum ArchiveScan {
+  public struct Result {
+    public var archiveSHA256: String
+    public var archiveBytes: Int64
+  }
+
+  /// Streams the backup's archive through `checker`.
+  ///
+  /// - Throws: `LifeboatError` with `.dataError` when the archive is damaged, disagrees with
+  ///   the manifest or its checksum differs, naming the backup and, where known, the member.
+  public static func run(record: BackupRecord, store: ObjectStore, checker: ArchiveChecker) throws -> Result {
+    guard let archive = record.manifest.archive, let format = CompressionFormat(rawValue: archive.compression)
+    else {
+      throw LifeboatError(.dataError, "manifest of backup \(record.id) names no known archive format")
+    }
+    let tar = TarReader(delegate: checker)
+    let raw: HashingSink
+    do {
+      let decompressor = try Compression.makeDecompressor(format, next: tar)
+      raw = HashingSink(next: decompressor)
+      try store.read(key: archive.key, range: nil, into: raw)
+      try raw.finish()
+      try checker.finish()
+    } catch {
+      checker.abandon()
+      throw classify(error, record: record, member: tar.currentPath)
+    }
+
+    let digest = raw.digest.hexString
+    guard raw.byteCount == archive.size, digest == archive.sha256 else {
+      throw LifeboatError(
+        .dataError,
+        "backup \(record.id): archive \(archive.key) checksum mismatch: expected \(archive.size) bytes with SHA-256 \(archive.sha256), read \(raw.byteCount) bytes with \(digest)",
+        hint: "the stored archive is damaged; restore from another backup ('lifeboat list')")
+    }
+    return Result(archiveSHA256: digest, archiveBytes: raw.byteCount)
+  }
+
+  private static func classify(_ error: Error, record: BackupRecord, member: [UInt8]?) -> Error {
+    let inMember = member.map { " (in member \(FilePath.display($0)))" } ?? ""
+    let key = record.manifest.archive?.key ?? record.id
+    switch error {
+    case StorageError.notFound:
+      return LifeboatError(
+        .dataError, "backup \(record.id): archive \(key) is missing from the repository",
+        hint: "the backup is incomplete; restore from another backup")
+    case let error as StorageError:
+      return LifeboatError(.unavailable, "backup \(record.id): reading \(key) failed: \(error)")
+    case is CompressionError, is TarFormatError:
+      return LifeboatError(
+        .dataError, "backup \(record.id): archive \(key) is damaged: \(error)\(inMember)",
+        hint: "restore from another backup ('lifeboat list'), and run 'lifeboat verify --all'")
+    case let error as ExtractionError:
+      return LifeboatError(
+        .dataError, "backup \(record.id): \(error)",
+        hint: "nothing was put in place; restore from another backup ('lifeboat list')")
+    default:
+      return error
+    }
+  }
+}

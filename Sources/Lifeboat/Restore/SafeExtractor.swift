@@ -1,0 +1,160 @@
+import Foundation
+
+/// Writes archive members below one directory and nowhere else.
+///
+/// Every path is resolved component by component from a descriptor of the root with
+/// `O_NOFOLLOW`, so no symlink (from the archive or planted by someone else) is ever followed
+/// during extraction. Nothing is overwritten: files and links are created with `O_EXCL`
+/// semantics, so a member cannot replace a directory or an earlier member. Devices and FIFOs
+/// are rejected. Modes, times and (as root) owners are applied after all data is written.
+public final class SafeExtractor {
+  public let root: String
+  private let rootFD: Int32
+  private let allowExternalSymlinks: Bool
+  private var fileFD: Int32 = -1
+  private var currentPath: [UInt8] = []
+  private var regularFiles = Set<[UInt8]>()
+  private var metadata: [(path: [UInt8], entry: TarEntry)] = []
+  private let restoreOwners = geteuid() == 0
+
+  /// Opens `root`, which must be an existing directory.
+  public init(root: String, allowExternalSymlinks: Bool = false) throws {
+    self.root = root
+    self.allowExternalSymlinks = allowExternalSymlinks
+    rootFD = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+    guard rootFD >= 0 else {
+      throw ExtractionError.system("cannot open restore directory \(root): \(String(cString: strerror(errno)))")
+    }
+  }
+
+  deinit {
+    if fileFD >= 0 { close(fileFD) }
+    close(rootFD)
+  }
+
+  func begin(_ entry: TarEntry, path: [UInt8]) throws {
+    let shown = FilePath.display(path)
+    var components = path.split(separator: UInt8(ascii: "/")).map(Array.init)
+    let name = components.removeLast()
+    let parent = try openParent(components, member: shown)
+    defer { if parent != rootFD { close(parent) } }
+    currentPath = path
+
+    switch entry.type {
+    case .directory:
+      let status = FilePath(bytes: name).withCString { mkdirat(parent, $0, 0o700) }
+      if status != 0 {
+        guard errno == EEXIST, isDirectory(parent, name) else {
+          throw ExtractionError.unsafeMember(shown, "cannot create directory: \(String(cString: strerror(errno)))")
+        }
+      }
+    case .file:
+      fileFD = FilePath(bytes: name).withCString {
+        openat(parent, $0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+      }
+      guard fileFD >= 0 else {
+        throw ExtractionError.unsafeMember(shown, "cannot create file: \(String(cString: strerror(errno)))")
+      }
+      regularFiles.insert(path)
+    case .symlink:
+      if !allowExternalSymlinks && !MemberPath.symlinkStaysInside(linkPath: path, target: entry.linkTarget) {
+        throw ExtractionError.unsafeMember(
+          shown, "symlink to '\(FilePath.display(entry.linkTarget))' points outside the restore directory (allow with --allow-external-symlinks)")
+      }
+      let status = FilePath(bytes: entry.linkTarget).withCString { target in
+        FilePath(bytes: name).withCString { symlinkat(target, parent, $0) }
+      }
+      guard status == 0 else {
+        throw ExtractionError.unsafeMember(shown, "cannot create symlink: \(String(cString: strerror(errno)))")
+      }
+    case .hardLink:
+      let target = try MemberPath.normalize(entry.linkTarget)
+      guard regularFiles.contains(target) else {
+        throw ExtractionError.unsafeMember(
+          shown, "hard link to '\(FilePath.display(entry.linkTarget))', which is not a file restored before it")
+      }
+      let status = FilePath(bytes: target).withCString { targetPath in
+        FilePath(bytes: name).withCString { linkat(rootFD, targetPath, parent, $0, 0) }
+      }
+      guard status == 0 else {
+        throw ExtractionError.unsafeMember(shown, "cannot create hard link: \(String(cString: strerror(errno)))")
+      }
+    case .other:
+      throw ExtractionError.unsupported(shown, entry.type.name + " (device, FIFO or unknown)")
+    }
+    if entry.type != .hardLink { metadata.append((path, entry)) }
+  }
+
+  func data(_ bytes: UnsafeRawBufferPointer) throws {
+    var offset = 0
+    while offset < bytes.count {
+      let count = write(fileFD, bytes.baseAddress! + offset, bytes.count - offset)
+      if count < 0 {
+        if errno == EINTR { continue }
+        throw ExtractionError.system("cannot write \(root)/\(FilePath.display(currentPath)): \(String(cString: strerror(errno)))")
+      }
+      offset += count
+    }
+  }
+
+  func end() throws {
+    if fileFD >= 0 {
+      close(fileFD)
+      fileFD = -1
+    }
+  }
+
+  /// Applies modes, owners and modification times, deepest paths first so that setting a
+  /// directory's time is not undone by creating its children.
+  public func applyMetadata() throws {
+    for (path, entry) in metadata.reversed() {
+      try FilePath(bytes: path).withCString { name in
+        if restoreOwners {
+          fchownat(rootFD, name, entry.uid, entry.gid, AT_SYMLINK_NOFOLLOW)
+        }
+        if entry.type != .symlink {
+          guard fchmodat(rootFD, name, mode_t(entry.mode & 0o7777), 0) == 0 else {
+            throw ExtractionError.system("cannot set the mode of \(FilePath.display(path)): \(String(cString: strerror(errno)))")
+          }
+        }
+        var times = [
+          timespec(tv_sec: Int(entry.modificationTime), tv_nsec: Int(entry.modificationNanoseconds)),
+          timespec(tv_sec: Int(entry.modificationTime), tv_nsec: Int(entry.modificationNanoseconds)),
+        ]
+        utimensat(rootFD, name, &times, AT_SYMLINK_NOFOLLOW)
+      }
+    }
+  }
+
+  /// Opens each directory component below the root without following symlinks, creating
+  /// missing ones (0700 until their own member sets the mode).
+  private func openParent(_ components: [[UInt8]], member: String) throws -> Int32 {
+    var fd = rootFD
+    for component in components {
+      var next = FilePath(bytes: component).withCString {
+        openat(fd, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+      }
+      if next < 0 && errno == ENOENT {
+        _ = FilePath(bytes: component).withCString { mkdirat(fd, $0, 0o700) }
+        next = FilePath(bytes: component).withCString {
+          openat(fd, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        }
+      }
+      let failure = errno
+      if fd != rootFD { close(fd) }
+      guard next >= 0 else {
+        let reason = failure == ELOOP || failure == ENOTDIR
+          ? "a parent is a symlink or not a directory" : String(cString: strerror(failure))
+        throw ExtractionError.unsafeMember(member, reason)
+      }
+      fd = next
+    }
+    return fd
+  }
+
+  private func isDirectory(_ parent: Int32, _ name: [UInt8]) -> Bool {
+    var info = stat()
+    let status = FilePath(bytes: name).withCString { fstatat(parent, $0, &info, AT_SYMLINK_NOFOLLOW) }
+    return status == 0 && info.st_mode & S_IFMT == S_IFDIR
+  }
+}
