@@ -77,7 +77,7 @@ public final class SigV4Signer: Sendable, CustomStringConvertible, CustomReflect
       method: request.method, canonicalURI: canonicalURI(request.encodedPath),
       query: request.query, canonicalHeaders: headers, payloadHash: request.payloadHash)
     let stringToSign = Self.stringToSign(canonical, timestamp: timestamp, scope: scope)
-    let signature = sign(stringToSign, date: timestamp)
+    let signature = signature(of: stringToSign, timestamp: timestamp)
 
     let authorization =
       "\(Self.algorithm) Credential=\(credentials.accessKeyId)/\(scope), "
@@ -133,7 +133,7 @@ public final class SigV4Signer: Sendable, CustomStringConvertible, CustomReflect
       query: signedQuery, canonicalHeaders: headers,
       payloadHash: SigV4Request.unsignedPayload)
     let stringToSign = Self.stringToSign(canonical, timestamp: timestamp, scope: scope)
-    let signature = sign(stringToSign, date: timestamp)
+    let signature = signature(of: stringToSign, timestamp: timestamp)
 
     // The request's own parameters keep their URL order, and the signature comes last. A
     // parameter without a value is sent as `name=`, the form it is signed in.
@@ -209,7 +209,7 @@ public final class SigV4Signer: Sendable, CustomStringConvertible, CustomReflect
     return [algorithm, timestamp, scope, hash].joined(separator: "\n")
   }
 
-  private func sign(_ stringToSign: String, date timestamp: String) -> String {
+  private func signature(of stringToSign: String, timestamp: String) -> String {
     let key = keyCache.key(date: String(timestamp.prefix(8)), region: region, service: service)
     return LibCrypto.hex(LibCrypto.hmacSHA256(key: key, data: stringToSign))
   }

@@ -159,6 +159,18 @@ struct SigV4SignerTests {
     }
   }
 
+  @Test func presignedAuthParameterRejected() async {
+    await #expect(processExitsWith: .failure) {
+      let signer = SigV4Signer(
+        credentials: AWSCredentials(accessKeyId: "AKID", secretAccessKey: "secret"),
+        region: "us-east-1")
+      let request = SigV4Request(
+        method: "GET", host: "example.com", encodedPath: "/b/k",
+        query: [(name: "x-amz-signature", value: "0")], payloadHash: "UNSIGNED-PAYLOAD")
+      _ = signer.presignedQuery(request, date: Date(), expires: 60)
+    }
+  }
+
   // MARK: - Secrets stay out of descriptions
 
   /// Returns each text form a log could show of a value: `description`, `debugDescription`
