@@ -12,7 +12,7 @@ public final class CommandContext {
     self.arguments = arguments
     self.environment = environment
     self.output = output
-    self.logger = Logger(level: .warning, format: .auto)
+    self.logger = Logger(level: .warning, format: .text)
   }
 
   /// Loads the configuration and sets up logging from it. Fails before any work starts.

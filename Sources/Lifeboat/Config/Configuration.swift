@@ -62,14 +62,14 @@ public struct Configuration: Sendable {
   }
 
   private mutating func read(file path: String) throws {
-    let text: String
-    do {
-      text = try String(contentsOfFile: path, encoding: .utf8)
-    } catch {
+    guard let data = readWholeFile(path) else {
       let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read" : "not found"
       throw LifeboatError(
         .configuration, "config file \(path) \(reason)",
         hint: "pass an existing file with --config FILE, or omit --config to use only options")
+    }
+    guard let text = String(validating: data, as: UTF8.self) else {
+      throw LifeboatError(.configuration, "config file \(path) is not valid UTF-8 text")
     }
     let entries: [IniEntry]
     do {

@@ -128,3 +128,21 @@ func removeTree(_ path: FilePath) {
 }
 
 func removeTree(_ path: String) { removeTree(FilePath(path)) }
+
+/// Reads a whole file with POSIX calls (works for character devices such as /dev/null,
+/// which Foundation's readers reject). Returns nil when it cannot be opened or read.
+func readWholeFile(_ path: String, limit: Int = 64 << 20) -> [UInt8]? {
+  let fd = open(path, O_RDONLY | O_CLOEXEC)
+  guard fd >= 0 else { return nil }
+  defer { close(fd) }
+  var content: [UInt8] = []
+  var buffer = [UInt8](repeating: 0, count: 65536)
+  while content.count <= limit {
+    let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+    if count < 0 && errno == EINTR { continue }
+    if count < 0 { return nil }
+    if count == 0 { return content }
+    content.append(contentsOf: buffer[0..<count])
+  }
+  return nil
+}
