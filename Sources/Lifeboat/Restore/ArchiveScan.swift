@@ -56,7 +56,7 @@ public enum ArchiveScan {
         hint: "restore from another backup ('lifeboat list'), and run 'lifeboat verify --all'")
     case let error as ExtractionError:
       return LifeboatError(
-        .dataError, "backup \(record.id): \(error)",
+        .dataError, "backup \(record.id): archive \(key): \(error)",
         hint: "nothing was put in place; restore from another backup ('lifeboat list')")
     default:
       return error

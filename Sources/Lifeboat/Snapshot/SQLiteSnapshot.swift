@@ -111,6 +111,19 @@ public enum SQLiteSnapshot {
       journalMode: try sourceDatabase.query("PRAGMA journal_mode").first?.first??.lowercased() ?? "unknown")
   }
 
+  /// Opens the database and reads its schema without waiting for locks, so a wrong path, a
+  /// file that is not a database or an encrypted one fails before anything is written.
+  /// A database that is merely locked passes: the copy itself waits for the lock.
+  public static func preflight(_ source: String) throws {
+    try checkReadable(source)
+    do {
+      let database = try SQLiteDatabase(path: source, readOnly: true)
+      _ = try database.query("SELECT count(*) FROM sqlite_schema")
+    } catch let error as SQLiteError where !error.isBusy {
+      throw describe(error, source: source)
+    }
+  }
+
   private static func checkReadable(_ source: String) throws {
     var info = stat()
     guard stat(source, &info) == 0 else {

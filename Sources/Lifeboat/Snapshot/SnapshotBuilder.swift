@@ -38,6 +38,7 @@ public struct SnapshotPlan: Sendable {
           hint: "each source's last path component must be distinct")
       }
       names[name] = database
+      try SQLiteSnapshot.preflight(database)
     }
     for tree in trees {
       var info = stat()
