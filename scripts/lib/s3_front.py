@@ -1,7 +1,7 @@
 """Strict SigV4 front for moto's S3 server, and the moto patches it relies on.
 
 scripts/s3-server loads this module inside the server process. StrictS3Front is
-WSGI middleware that checks what real S3 checks before moto sees a request:
+WSGI middleware that checks what real S3 checks before moto handles a request:
 signatures over the raw request line, presigned URLs, x-amz-content-sha256,
 Content-MD5, aws-chunked chunk signatures, credential scope and clock skew.
 patch_moto() fixes the places where moto 5.2.1 itself differs from S3.
@@ -116,7 +116,7 @@ def patch_moto_auth(requirement):
 
 
 def patch_moto_s3_errors(requirement):
-    """Make moto answer S3's 4xx errors where it would fail with 500."""
+    """Make moto return S3's 4xx errors where it would fail with 500."""
     from moto.s3.exceptions import InvalidContinuationToken, NoSuchUpload
     from moto.s3.models import S3Backend
 
@@ -126,7 +126,7 @@ def patch_moto_s3_errors(requirement):
             raise RuntimeError(f"this moto has no S3Backend.{name}; use {requirement}")
 
     # moto indexes bucket.multiparts directly, so an unknown uploadId raises
-    # KeyError (500). S3 answers 404 NoSuchUpload.
+    # KeyError (500). S3 returns 404 NoSuchUpload.
     def require_upload(original):
         def wrapper(self, bucket_name, multipart_id, *args, **kwargs):
             if multipart_id not in self.get_bucket(bucket_name).multiparts:
@@ -138,7 +138,7 @@ def patch_moto_s3_errors(requirement):
         setattr(S3Backend, name, require_upload(getattr(S3Backend, name)))
 
     # moto looks an unknown continuation-token up as None and then fails
-    # comparing key names with it (500). S3 answers 400 InvalidArgument.
+    # comparing key names with it (500). S3 returns 400 InvalidArgument.
     original_list_v2 = S3Backend.list_objects_v2
 
     def list_objects_v2(self, bucket, prefix, delimiter, continuation_token, *args, **kwargs):
@@ -337,7 +337,7 @@ class StrictS3Front:
         """aws-chunked upload: verify the chain of chunk signatures (moto does not)."""
         credential = fields["Credential"].split("/")
         if credential[0] not in State.secrets:
-            return None  # moto answers InvalidAccessKeyId
+            return None  # moto returns InvalidAccessKeyId
         secret = State.secrets[credential[0]][0]
         key = ("AWS4" + secret).encode()
         for part in credential[1:]:

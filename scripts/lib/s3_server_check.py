@@ -41,12 +41,14 @@ def quote_query(value):
 
 
 def sign_v4(method, path, query, headers, payload_hash, access_key, secret, region,
-            amz_date, include_payload_hash=True):
+            amz_date, include_payload_hash=True, scope_date=None):
     """Add SigV4 headers for S3 to `headers` and return them.
 
     `path` and `query` must already be encoded exactly as they go on the request line;
-    `query` is a list of (name, value) pairs, also encoded.
+    `query` is a list of (name, value) pairs, also encoded. `scope_date` (YYYYMMDD)
+    replaces the date of `amz_date` in the credential scope, to test that check.
     """
+    scope_date = scope_date or amz_date[:8]
     headers = dict(headers)
     headers["x-amz-date"] = amz_date
     if include_payload_hash:
@@ -58,11 +60,11 @@ def sign_v4(method, path, query, headers, payload_hash, access_key, secret, regi
     canonical_query = "&".join(f"{k}={v}" for k, v in sorted(query))
     canonical_request = "\n".join([method, path, canonical_query, canonical_headers,
                                    signed_headers, payload_hash])
-    scope = f"{amz_date[:8]}/{region}/s3/aws4_request"
+    scope = f"{scope_date}/{region}/s3/aws4_request"
     string_to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope,
                                 hashlib.sha256(canonical_request.encode()).hexdigest()])
     key = ("AWS4" + secret).encode()
-    for part in (amz_date[:8], region, "s3", "aws4_request"):
+    for part in (scope_date, region, "s3", "aws4_request"):
         key = hmac.new(key, part.encode(), hashlib.sha256).digest()
     signature = hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
     headers["Authorization"] = (f"AWS4-HMAC-SHA256 Credential={access_key}/{scope}, "
@@ -82,8 +84,12 @@ class Client:
 
     def send(self, method, key="", query=(), body=b"", headers=None, secret=None,
              access_key=None, region=None, when=None, payload_hash=None,
-             include_payload_hash=True, sign=True):
-        """Send one request and return (status, body bytes, response headers)."""
+             include_payload_hash=True, sign=True, scope_date=None, chunked=False):
+        """Send one request and return (status, body bytes, response headers).
+
+        With `chunked`, the body goes out with Transfer-Encoding: chunked instead of
+        Content-Length.
+        """
         path = f"/{self.bucket}" + (f"/{quote_path(key)}" if key else "")
         headers = dict(headers or {})
         headers["host"] = self.host_header
@@ -95,14 +101,17 @@ class Client:
                 access_key or self.env["AWS_ACCESS_KEY_ID"],
                 self.env["AWS_SECRET_ACCESS_KEY"] if secret is None else secret,
                 region or self.env["AWS_REGION"], when.strftime("%Y%m%dT%H%M%SZ"),
-                include_payload_hash)
+                include_payload_hash, scope_date)
         target = path + ("?" + "&".join(f"{k}={v}" for k, v in query) if query else "")
         conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
         try:
             conn.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
             for name, value in headers.items():
                 conn.putheader(name, value)
-            if body or method in ("PUT", "POST"):
+            if chunked:
+                conn.putheader("Transfer-Encoding", "chunked")
+                body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+            elif body or method in ("PUT", "POST"):
                 conn.putheader("Content-Length", str(len(body)))
             conn.endheaders(body if body else None)
             response = conn.getresponse()
@@ -165,6 +174,88 @@ def check_auth(c, ck, env, max_skew):
               c.send("PUT", "check/unsigned", body=b"abc", payload_hash="UNSIGNED-PAYLOAD"), 200)
 
 
+def check_other_auth(c, ck, env):
+    """Session tokens, SigV2, credential scope date and unframed PUT bodies."""
+    session = {"access_key": env["LIFEBOAT_TEST_SESSION_ACCESS_KEY_ID"],
+               "secret": env["LIFEBOAT_TEST_SESSION_SECRET_ACCESS_KEY"]}
+    token = env["LIFEBOAT_TEST_SESSION_TOKEN"]
+    listing = [("list-type", "2")]
+    ck.expect("session key with its token",
+              c.send("GET", query=listing, headers={"x-amz-security-token": token}, **session),
+              200)
+    ck.expect("session key with a wrong token",
+              c.send("GET", query=listing, headers={"x-amz-security-token": token[:-4] + "AAAA"},
+                     **session),
+              400, "InvalidToken")
+    ck.expect("session key without its token", c.send("GET", query=listing, **session),
+              403, "InvalidAccessKeyId")
+    ck.expect("SigV2 Authorization header",
+              c.send("GET", query=listing, sign=False, headers={"Authorization": "AWS AKIAX:c2ln"}),
+              400, "InvalidRequest")
+    ck.expect("SigV2 presigned URL",
+              c.send("GET", "check/payload", sign=False,
+                     query=[("AWSAccessKeyId", "AKIAX"), ("Expires", "4102444800"),
+                            ("Signature", "c2ln")]),
+              400, "InvalidRequest")
+    ck.expect("scope date is not the X-Amz-Date day",
+              c.send("GET", query=listing, scope_date="20200101"),
+              400, "AuthorizationHeaderMalformed")
+    ck.expect("PUT with Transfer-Encoding: chunked",
+              c.send("PUT", "check/chunked", body=b"abc", chunked=True),
+              411, "MissingContentLength")
+
+
+def aws_chunked(env, seed_signature, amz_date, chunks):
+    """Encode `chunks` as an aws-chunked body, each chunk signed after the one before."""
+    scope = f"{amz_date[:8]}/{env['AWS_REGION']}/s3/aws4_request"
+    key = ("AWS4" + env["AWS_SECRET_ACCESS_KEY"]).encode()
+    for part in (amz_date[:8], env["AWS_REGION"], "s3", "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    body, previous = b"", seed_signature
+    for chunk in list(chunks) + [b""]:
+        string_to_sign = "\n".join(["AWS4-HMAC-SHA256-PAYLOAD", amz_date, scope, previous,
+                                    EMPTY_SHA256, hashlib.sha256(chunk).hexdigest()])
+        previous = hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
+        body += b"%x;chunk-signature=%s\r\n%s\r\n" % (len(chunk), previous.encode(), chunk)
+    return body
+
+
+def check_aws_chunked(c, ck, env):
+    """Send a STREAMING-AWS4-HMAC-SHA256-PAYLOAD upload, then one with a changed chunk."""
+    chunks = [b"x" * 8192, b"last chunk\n"]
+    decoded_length = sum(len(chunk) for chunk in chunks)
+    path = f"/{c.bucket}/{quote_path('check/aws-chunked')}"
+    for name, corrupt, status, code in (("aws-chunked upload", False, 200, None),
+                                        ("aws-chunked chunk changed", True, 403,
+                                         "SignatureDoesNotMatch")):
+        amz_date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        # The encoded length is part of the signed headers, so compute it from a dry run.
+        length = len(aws_chunked(env, "0" * 64, amz_date, chunks))
+        headers = sign_v4("PUT", path, [], {
+            "host": c.host_header, "content-encoding": "aws-chunked",
+            "content-length": str(length), "x-amz-decoded-content-length": str(decoded_length),
+        }, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", env["AWS_ACCESS_KEY_ID"],
+            env["AWS_SECRET_ACCESS_KEY"], env["AWS_REGION"], amz_date)
+        seed = headers["Authorization"].rsplit("Signature=", 1)[1]
+        body = aws_chunked(env, seed, amz_date, chunks)
+        if corrupt:
+            body = body.replace(b"last chunk", b"LAST chunk")
+        conn = http.client.HTTPConnection(c.host, c.port, timeout=30)
+        try:
+            conn.putrequest("PUT", path, skip_host=True, skip_accept_encoding=True)
+            for header, value in headers.items():
+                conn.putheader(header, value)
+            conn.endheaders(body)
+            response = conn.getresponse()
+            result = (response.status, response.read(), dict(response.getheaders()))
+        finally:
+            conn.close()
+        ck.expect(name, result, status, code)
+    got = c.send("GET", "check/aws-chunked")
+    ck.report(got[0] == 200 and got[1] == b"".join(chunks), "aws-chunked object reads back",
+              f"status {got[0]}, {len(got[1])} bytes")
+
+
 def check_payload(c, ck):
     body = b"payload for the digest checks\n"
     ck.expect("PUT with body hash", c.send("PUT", "check/payload", body=body), 200)
@@ -205,7 +296,7 @@ def check_boto3(env, ck):
     import boto3
     import botocore.config
 
-    # boto3 presigns with SigV2 unless told otherwise; the server accepts SigV4 only.
+    # boto3 presigns with SigV2 unless signature_version is set, and the server accepts SigV4 only.
     config = botocore.config.Config(signature_version="s3v4", retries={"max_attempts": 1},
                                        s3={"addressing_style": "path"})
     s3 = boto3.client(
@@ -232,6 +323,11 @@ def check_boto3(env, ck):
                                       ExpiresIn=1)
     time.sleep(2.1)
     ck.expect("presigned GET after X-Amz-Expires", fetch(short), 403, "AccessDenied")
+    too_long = s3.generate_presigned_url("get_object", Params={"Bucket": bucket,
+                                                               "Key": "boto3/" + TRICKY_KEYS[0]},
+                                         ExpiresIn=604801)
+    ck.expect("presigned GET with X-Amz-Expires over a week", fetch(too_long),
+              400, "AuthorizationQueryParametersError")
     tampered = url.replace("X-Amz-Expires=60", "X-Amz-Expires=61")
     ck.expect("presigned GET with changed X-Amz-Expires", fetch(tampered),
               403, "SignatureDoesNotMatch")
@@ -317,7 +413,9 @@ def run(env, max_skew):
     client = Client(env)
     checker = Checker()
     check_auth(client, checker, env, max_skew)
+    check_other_auth(client, checker, env)
     check_payload(client, checker)
+    check_aws_chunked(client, checker, env)
     check_tricky_keys(client, checker)
     check_boto3(env, checker)
     check_multipart(client, checker)
