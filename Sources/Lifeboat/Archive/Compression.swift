@@ -31,11 +31,19 @@ public struct CompressionOptions: Sendable, Equatable {
 public enum Compression {
   /// Returns a sink that compresses what it is given and writes the result to `next`.
   /// `finish()` ends the compressed stream and then finishes `next`.
+  ///
+  /// gzip output is one gzip member, compressed in blocks on `options.threads` threads as pigz
+  /// does, and is the same bytes for any thread count. The sink calls `next` only from its own
+  /// `write` and `finish`. After `next` or the compressor fails, every later call throws that
+  /// error, and dropping the sink at any point stops its threads.
+  ///
+  /// Throws `CompressionError` for a gzip level outside 1–9 or more than 256 threads.
   public static func makeCompressor(_ options: CompressionOptions, next: ByteSink) throws
     -> ByteSink
   {
     switch options.format {
-    case .gzip: return try GzipCompressor(level: options.level, next: next)
+    case .gzip:
+      return try GzipCompressor(level: options.level, threads: options.threads, next: next)
     case .zstd: throw LifeboatError(.usage, "zstd compression is not available in this build")
     }
   }
