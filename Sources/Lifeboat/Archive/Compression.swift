@@ -33,18 +33,21 @@ public enum Compression {
   /// `finish()` ends the compressed stream and then finishes `next`.
   ///
   /// gzip output is one gzip member, compressed in blocks on `options.threads` threads as pigz
-  /// does, and is the same bytes for any thread count. The sink calls `next` only from its own
+  /// does, and is the same bytes for any thread count. zstd output is one frame with a content
+  /// checksum, from libzstd's own worker threads. The sink calls `next` only from its own
   /// `write` and `finish`. After `next` or the compressor fails, every later call throws that
   /// error, and dropping the sink at any point stops its threads.
   ///
-  /// Throws `CompressionError` for a gzip level outside 1–9 or more than 256 threads.
+  /// Throws `CompressionError` for a level outside 1–9 (gzip) or 1–19 (zstd), or more than
+  /// 256 threads.
   public static func makeCompressor(_ options: CompressionOptions, next: ByteSink) throws
     -> ByteSink
   {
     switch options.format {
     case .gzip:
       return try GzipCompressor(level: options.level, threads: options.threads, next: next)
-    case .zstd: throw LifeboatError(.usage, "zstd compression is not available in this build")
+    case .zstd:
+      return try ZstdCompressor(level: options.level, threads: options.threads, next: next)
     }
   }
 
@@ -55,7 +58,7 @@ public enum Compression {
   {
     switch format {
     case .gzip: return try GzipDecompressor(next: next)
-    case .zstd: throw LifeboatError(.usage, "zstd decompression is not available in this build")
+    case .zstd: return try ZstdDecompressor(next: next)
     }
   }
 }
