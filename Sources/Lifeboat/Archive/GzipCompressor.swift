@@ -13,8 +13,9 @@ import CZlib
 /// a worker fails, the workers stop and the error is thrown from the current and every later
 /// call. Dropping the compressor without `finish()` also stops the workers.
 final class GzipCompressor: ByteSink {
-  /// 256 KiB blocks came out about 0.02% smaller than pigz's default of 128 KiB, at the same
-  /// speed, on a 300 MB tar of a SQLite database and logs.
+  /// 256 KiB blocks came out about 0.02% smaller than pigz's default of 128 KiB, with no
+  /// measurable change in speed, on a 300 MB tar of a SQLite database and logs
+  /// (scripts/bench-compression on a shared 2-core machine).
   static let defaultBlockSize = 256 * 1024
   static let levels = 1...9
   /// The maximum number of worker threads, far above any useful count.
