@@ -31,12 +31,23 @@ public struct CompressionOptions: Sendable, Equatable {
 public enum Compression {
   /// Returns a sink that compresses what it is given and writes the result to `next`.
   /// `finish()` ends the compressed stream and then finishes `next`.
+  ///
+  /// gzip output is one gzip member, compressed in blocks on `options.threads` threads as pigz
+  /// does, and is the same bytes for any thread count. zstd output is one frame with a content
+  /// checksum, from libzstd's own worker threads. The sink calls `next` only from its own
+  /// `write` and `finish`. After `next` or the compressor fails, every later call throws that
+  /// error, and dropping the sink at any point stops its threads.
+  ///
+  /// Throws `CompressionError` for a level outside 1–9 (gzip) or 1–19 (zstd), or more than
+  /// 256 threads.
   public static func makeCompressor(_ options: CompressionOptions, next: ByteSink) throws
     -> ByteSink
   {
     switch options.format {
-    case .gzip: return try GzipCompressor(level: options.level, next: next)
-    case .zstd: throw LifeboatError(.usage, "zstd compression is not available in this build")
+    case .gzip:
+      return try GzipCompressor(level: options.level, threads: options.threads, next: next)
+    case .zstd:
+      return try ZstdCompressor(level: options.level, threads: options.threads, next: next)
     }
   }
 
@@ -47,7 +58,7 @@ public enum Compression {
   {
     switch format {
     case .gzip: return try GzipDecompressor(next: next)
-    case .zstd: throw LifeboatError(.usage, "zstd decompression is not available in this build")
+    case .zstd: return try ZstdDecompressor(next: next)
     }
   }
 }

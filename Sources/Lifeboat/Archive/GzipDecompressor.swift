@@ -1,67 +1,6 @@
 import CZlib
 
-/// Errors from zlib, with the message zlib attached to the stream.
-public struct CompressionError: Error, CustomStringConvertible {
-  public var description: String
-  public init(_ description: String) { self.description = description }
-}
-
 private let outputChunkSize = 256 * 1024
-
-/// A single-threaded gzip stream (RFC 1952) through zlib's deflate.
-final class GzipCompressor: ByteSink {
-  private var stream = z_stream()
-  private let next: ByteSink
-  private var output = [UInt8](repeating: 0, count: outputChunkSize)
-  private var finished = false
-
-  init(level: Int, next: ByteSink) throws {
-    self.next = next
-    // 15 window bits + 16 asks zlib for a gzip header and trailer instead of zlib's own.
-    let status = lb_deflate_init2(&stream, Int32(level), 15 + 16, 8)
-    guard status == Z_OK else { throw CompressionError("deflateInit2 failed with status \(status)") }
-  }
-
-  deinit { deflateEnd(&stream) }
-
-  func write(_ bytes: UnsafeRawBufferPointer) throws {
-    guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-    stream.next_in = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: Bytef.self))
-    stream.avail_in = uInt(bytes.count)
-    try run(flush: Z_NO_FLUSH)
-  }
-
-  func finish() throws {
-    guard !finished else { return }
-    finished = true
-    stream.next_in = nil
-    stream.avail_in = 0
-    try run(flush: Z_FINISH)
-    try next.finish()
-  }
-
-  private func run(flush: Int32) throws {
-    while true {
-      let (status, produced) = output.withUnsafeMutableBytes { buffer -> (Int32, Int) in
-        stream.next_out = buffer.baseAddress!.assumingMemoryBound(to: Bytef.self)
-        stream.avail_out = uInt(buffer.count)
-        let status = deflate(&stream, flush)
-        return (status, buffer.count - Int(stream.avail_out))
-      }
-      guard status == Z_OK || status == Z_STREAM_END || status == Z_BUF_ERROR else {
-        throw CompressionError("deflate failed with status \(status)")
-      }
-      if produced > 0 {
-        try output.withUnsafeBytes { try next.write(UnsafeRawBufferPointer(rebasing: $0[0..<produced])) }
-      }
-      if flush == Z_FINISH {
-        if status == Z_STREAM_END { return }
-      } else if stream.avail_in == 0 && produced < outputChunkSize {
-        return
-      }
-    }
-  }
-}
 
 /// Decompresses a gzip stream, including several concatenated gzip members as `gzip -d`
 /// accepts them, and rejects corrupt or truncated input.
