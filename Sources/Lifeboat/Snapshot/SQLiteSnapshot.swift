@@ -119,8 +119,8 @@ public enum SQLiteSnapshot {
     do {
       let database = try SQLiteDatabase(path: source, readOnly: true)
       _ = try database.query("SELECT count(*) FROM sqlite_schema")
-    } catch let error as SQLiteError where !error.isBusy {
-      throw describe(error, source: source)
+    } catch let error as SQLiteError {
+      if !error.isBusy { throw describe(error, source: source) }
     }
   }
 

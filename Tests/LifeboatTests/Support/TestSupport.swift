@@ -64,24 +64,17 @@ enum TestSupport {
     process.arguments = arguments
     if let environment { process.environment = environment }
     if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-    let outPipe = Pipe()
-    let errPipe = Pipe()
-    process.standardOutput = outPipe
-    process.standardError = errPipe
+    // Output goes to files, not pipes: a background process started meanwhile by another test
+    // could inherit a pipe's write end and hold it open, so reading to EOF would wait for it.
+    let outFile = try TemporaryOutputFile()
+    let errFile = try TemporaryOutputFile()
+    process.standardOutput = outFile.handle
+    process.standardError = errFile.handle
     process.standardInput = FileHandle.nullDevice
     try process.run()
-    // Read both pipes while the process runs so a full pipe cannot block it.
-    var outData = Data()
-    var errData = Data()
-    let group = DispatchGroup()
-    group.enter()
-    DispatchQueue.global().async {
-      outData = outPipe.fileHandleForReading.readDataToEndOfFile()
-      group.leave()
-    }
-    errData = errPipe.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
     process.waitUntilExit()
+    let outData = try outFile.contents()
+    let errData = try errFile.contents()
     return ProcessResult(
       status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
       stderr: String(decoding: errData, as: UTF8.self))
@@ -123,5 +116,25 @@ enum TestSupport {
   static func sha256(_ path: String) throws -> String {
     let result = try run("/usr/bin/sha256sum", [path])
     return String(result.stdout.prefix(64))
+  }
+}
+
+/// An unlinked temporary file that collects a child process's output.
+private final class TemporaryOutputFile {
+  let handle: FileHandle
+  private let path: String
+
+  init() throws {
+    var template = Array((NSTemporaryDirectory() + "lifeboat-output-XXXXXX").utf8CString)
+    let fd = mkstemp(&template)
+    guard fd >= 0 else { throw TestFailure("mkstemp failed") }
+    path = String(cString: template)
+    handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+  }
+
+  deinit { unlink(path) }
+
+  func contents() throws -> Data {
+    try Data(contentsOf: URL(fileURLWithPath: path))
   }
 }
