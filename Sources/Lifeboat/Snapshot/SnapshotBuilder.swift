@@ -92,6 +92,9 @@ public final class SnapshotBuilder {
   private let smallFileLimit = 1 << 20
   /// Called with the running count of bytes read, for progress display.
   public var progress: ((Int64) -> Void)?
+  /// Lists what would be archived, with sizes from `stat`, without reading any file or
+  /// copying any database. Nothing is written to the tar stream.
+  public var listOnly = false
 
   private struct FileIdentity: Hashable {
     var device: UInt
@@ -116,6 +119,16 @@ public final class SnapshotBuilder {
 
   private func archiveDatabase(_ source: String) throws {
     let name = (source as NSString).lastPathComponent
+    if listOnly {
+      var info = stat()
+      stat(source, &info)
+      var entry = TarEntry(path: Array(name.utf8), type: .file, mode: UInt32(info.st_mode) & 0o7777)
+      fillOwnerAndTime(&entry, info)
+      entry.size = Int64(info.st_size)
+      result.sources.append(ManifestSource(name: name, kind: "database", path: source, database: nil))
+      result.files.append(manifestFile(entry, digest: nil))
+      return
+    }
     let started = Date()
     let copy = try SQLiteSnapshot.copy(
       source: source, spoolDirectory: plan.spoolDirectory, busyTimeout: plan.busyTimeout,
@@ -178,7 +191,7 @@ public final class SnapshotBuilder {
       }
       return
     }
-    try tar.writeHeader(entry)
+    try writeHeader(entry)
     result.files.append(manifestFile(entry, digest: nil))
 
     for child in children {
@@ -203,7 +216,7 @@ public final class SnapshotBuilder {
         if plan.selection.oneFileSystem && UInt(childInfo.st_dev) != treeDevice {
           var mountPoint = TarEntry(path: childArchivePath, type: .directory, mode: UInt32(childInfo.st_mode) & 0o7777)
           fillOwnerAndTime(&mountPoint, childInfo)
-          try tar.writeHeader(mountPoint)
+          try writeHeader(mountPoint)
           result.files.append(manifestFile(mountPoint, digest: nil))
           logger.info("not crossing into another file system", [("path", .string(childPath.description))])
         } else {
@@ -236,7 +249,7 @@ public final class SnapshotBuilder {
     var entry = TarEntry(path: archivePath, type: .symlink, mode: 0o777)
     fillOwnerAndTime(&entry, info)
     entry.linkTarget = Array(target[..<length])
-    try tar.writeHeader(entry)
+    try writeHeader(entry)
     result.files.append(manifestFile(entry, digest: nil))
   }
 
@@ -246,11 +259,19 @@ public final class SnapshotBuilder {
       var entry = TarEntry(path: archivePath, type: .hardLink, mode: UInt32(info.st_mode) & 0o7777)
       fillOwnerAndTime(&entry, info)
       entry.linkTarget = first
-      try tar.writeHeader(entry)
+      try writeHeader(entry)
       result.files.append(manifestFile(entry, digest: nil))
       return
     }
 
+    if listOnly {
+      var entry = TarEntry(path: archivePath, type: .file, mode: UInt32(info.st_mode) & 0o7777)
+      fillOwnerAndTime(&entry, info)
+      entry.size = Int64(info.st_size)
+      result.files.append(manifestFile(entry, digest: nil))
+      if info.st_nlink > 1 { linkTargets[identity] = archivePath }
+      return
+    }
     let fd = path.withCString { open($0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK) }
     guard fd >= 0 else {
       if errno == ENOENT {
@@ -386,6 +407,11 @@ public final class SnapshotBuilder {
   }
 
   // MARK: Helpers
+
+  /// Writes a header for a member without data, unless only listing.
+  private func writeHeader(_ entry: TarEntry) throws {
+    if !listOnly { try tar.writeHeader(entry) }
+  }
 
   private func listDirectory(_ path: FilePath) throws -> [[UInt8]] {
     try directoryEntries(path)

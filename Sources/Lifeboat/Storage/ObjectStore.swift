@@ -75,6 +75,13 @@ public final class ByteCollector: ByteSink {
   public func finish() throws {}
 }
 
+/// A sink that drops everything written to it.
+public final class DiscardingSink: ByteSink {
+  public init() {}
+  public func write(_ buffer: UnsafeRawBufferPointer) throws {}
+  public func finish() throws {}
+}
+
 /// Errors every store reports the same way, so callers can act on them.
 public enum StorageError: Error, CustomStringConvertible {
   case notFound(key: String)

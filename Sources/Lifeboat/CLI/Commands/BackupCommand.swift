@@ -18,6 +18,7 @@ extension Command {
       OptionSpec("host", value: "NAME", help: "host name recorded in the backup id"),
       OptionSpec("part-size", value: "SIZE", help: "S3 multipart part size (default 16MiB, at least 5MiB)"),
       OptionSpec("parts-in-flight", value: "N", help: "S3 parts uploaded at once (default 2)"),
+      OptionSpec("dry-run", short: "n", help: "list what would be archived, with sizes; read and store nothing"),
       OptionSpec("json", help: "print the summary as JSON on stdout"),
     ] + CommonOptions.repository + CommonOptions.logging,
     maxPositionals: 0,
@@ -37,6 +38,7 @@ extension Command {
     let logger = context.logger
     let plan = try makePlan(configuration)
     try plan.validate(configuration: configuration)
+    if context.arguments.has("dry-run") { return try listPlan(plan, context: context) }
     let compression = try compressionOptions(configuration)
     let repository = try context.openRepository(create: true)
 
@@ -69,6 +71,24 @@ extension Command {
       ("duration_s", .double(summary.duration)),
     ])
     return summary.status == "complete" ? 0 : LifeboatError.Code.partial.rawValue
+  }
+
+  /// Prints every path the backup would archive with its size, and the total.
+  private static func listPlan(_ plan: SnapshotPlan, context: CommandContext) throws -> Int32 {
+    let builder = SnapshotBuilder(plan: plan, tar: TarWriter(sink: DiscardingSink()), logger: context.logger)
+    builder.listOnly = true
+    let result = try builder.run()
+    var total: Int64 = 0
+    for file in result.files {
+      total += file.size
+      let size = file.type == "file" ? formatBytes(file.size) : file.type
+      let padded = String(repeating: " ", count: max(0, 10 - size.count)) + size
+      context.print("\(padded)  \(file.path)")
+    }
+    let files = result.files.filter { $0.type == "file" }.count
+    context.print("dry run: would archive \(files) files, \(formatBytes(total)), from \(result.sources.count) sources; nothing was read or stored")
+    for warning in result.warnings { context.print("warning: \(warning.path): \(warning.message)") }
+    return result.warnings.isEmpty ? 0 : LifeboatError.Code.partial.rawValue
   }
 
   static func makePlan(_ configuration: Configuration) throws -> SnapshotPlan {
