@@ -97,9 +97,6 @@ public final class TarReader: ByteSink {
     switch state {
     case .ended:
       return
-    case .header where zeroBlocks == 1 && headerBuffer.isEmpty:
-      // One zero block then EOF: some writers omit the second block. Accept it.
-      return
     default:
       let member = currentPath.map { " in member \(FilePath.display($0))" } ?? ""
       throw TarFormatError("truncated tar archive: the stream ended\(member) before the end-of-archive marker")
