@@ -46,7 +46,14 @@ extension Command {
     let runner = BackupRunner(
       plan: plan, repository: repository, compression: compression,
       host: host.split(separator: ".").first.map(String.init) ?? host, logger: logger)
-    let progress = ProgressLine(enabled: isatty(STDERR_FILENO) != 0 && logger.level <= .info && !context.arguments.has("quiet"))
+    let showProgress = isatty(STDERR_FILENO) != 0 && logger.level <= .info && !context.arguments.has("quiet")
+    let progress = ProgressLine(enabled: showProgress)
+    if showProgress {
+      // A stat-only walk gives the total for the ETA; it reads no file contents.
+      let estimate = SnapshotBuilder(plan: plan, tar: TarWriter(sink: DiscardingSink()), logger: Logger.disabled())
+      estimate.listOnly = true
+      progress.total = (try? estimate.run())?.files.reduce(0) { $0 + $1.size } ?? 0
+    }
     runner.progress = { progress.update(bytes: $0) }
     let summary = try runner.run()
     progress.clear()
@@ -118,9 +125,11 @@ extension Command {
   }
 }
 
-/// A single updating status line on a terminal: bytes read and rate.
+/// A single updating status line on a terminal: bytes read, rate and time left.
 final class ProgressLine {
   private let enabled: Bool
+  /// Expected bytes, or 0 when unknown.
+  var total: Int64 = 0
   private let started = Date()
   private var lastUpdate = Date.distantPast
   private var shown = false
@@ -134,7 +143,16 @@ final class ProgressLine {
     lastUpdate = now
     let elapsed = max(now.timeIntervalSince(started), 0.001)
     let rate = Double(bytes) / elapsed
-    let line = "\r  \(formatBytes(bytes)) read, \(formatBytes(Int64(rate)))/s, \(Int(elapsed)) s   "
+    var line = "\r  \(formatBytes(bytes)) read"
+    if total > 0 {
+      let percent = min(100, Int(Double(bytes) * 100 / Double(total)))
+      line += " of \(formatBytes(total)) (\(percent)%)"
+    }
+    line += ", \(formatBytes(Int64(rate)))/s"
+    if total > bytes, rate > 0 {
+      line += ", about \(Int(Double(total - bytes) / rate) + 1) s left"
+    }
+    line += "   "
     FileHandle.standardError.write(Data(line.utf8))
     shown = true
   }
