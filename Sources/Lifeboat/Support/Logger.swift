@@ -56,6 +56,8 @@ public final class Logger: @unchecked Sendable {
   public let format: LogFormat
   /// Fields added to every line, such as the backup id.
   public var context: [(String, LogValue)] = []
+  /// Called before a line goes to the terminal, so a progress line can erase itself first.
+  public var beforeTerminalLine: (() -> Void)?
   private let lock = NSLock()
   private let output: FileHandle
   private let file: RotatingLogFile?
@@ -115,6 +117,7 @@ public final class Logger: @unchecked Sendable {
     lock.lock()
     defer { lock.unlock() }
     if toTerminal {
+      beforeTerminalLine?()
       let line = useJSON ? jsonLine : renderText(lineLevel, message, allFields)
       output.write(Data((line + "\n").utf8))
     }

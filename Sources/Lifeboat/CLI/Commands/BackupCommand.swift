@@ -55,6 +55,8 @@ extension Command {
       progress.total = (try? estimate.run())?.files.reduce(0) { $0 + $1.size } ?? 0
     }
     runner.progress = { progress.update(bytes: $0) }
+    logger.beforeTerminalLine = { progress.clear() }
+    defer { logger.beforeTerminalLine = nil }
     let summary = try runner.run()
     progress.clear()
 
@@ -159,6 +161,7 @@ final class ProgressLine {
 
   func clear() {
     guard shown else { return }
+    shown = false
     FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
   }
 }
