@@ -141,4 +141,25 @@ import Testing
     let rows = try TestSupport.shell("sqlite3 '\(restored)' 'SELECT count(*) FROM batches'")
     #expect((Int(rows.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) > 0)
   }
+
+  @Test func sameSecondBackupsGetDistinctIDs() throws {
+    let work = try TemporaryDirectory("sameid")
+    try TestSupport.shell("mkdir -p '\(work.path)/config' && echo a > '\(work.path)/config/a'")
+    let repo = "file://" + work.join("repo")
+    var ids: [String] = []
+    for _ in 0..<3 {
+      let backup = try TestSupport.lifeboat(["backup", "--path", work.join("config"), "--repo", repo, "--host", "web1", "--json"])
+      #expect(backup.status == 0, "\(backup.stderr)")
+      let summary = try JSONSerialization.jsonObject(with: Data(backup.stdout.utf8)) as? [String: Any]
+      ids.append(summary?["id"] as? String ?? "")
+    }
+    #expect(Set(ids).count == 3)
+    #expect(ids == ids.sorted())
+    for id in ids {
+      #expect(id.range(of: #"^\d{8}T\d{6}Z-web1(-\d+)?$"#, options: .regularExpression) != nil)
+    }
+    let list = try TestSupport.lifeboat(["list", "--repo", repo, "--json"])
+    let items = try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]]
+    #expect(items?.compactMap { $0["id"] as? String } == ids)
+  }
 }

@@ -73,7 +73,7 @@ extension Command {
         if summary.warnings.count > 20 { context.print("  … and \(summary.warnings.count - 20) more (see the manifest)") }
       }
     }
-    logger.notice("backup finished", [
+    logger.info("backup finished", [
       ("id", .string(summary.id)), ("status", .string(summary.status)),
       ("bytes_read", .int(summary.bytesRead)), ("archive_bytes", .int(summary.archiveBytes)),
       ("files", .int(Int64(summary.fileCount))), ("warnings", .int(Int64(summary.warnings.count))),

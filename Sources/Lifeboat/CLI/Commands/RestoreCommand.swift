@@ -47,7 +47,7 @@ extension Command {
         "restored backup \(summary.id) into \(summary.target): \(summary.restoredNames.joined(separator: ", ")) (\(summary.fileCount) files, \(formatBytes(summary.bytes))), all checksums verified")
       for warning in summary.warnings { context.print("warning: \(warning)") }
     }
-    context.logger.notice("restore finished", [("id", .string(summary.id)), ("target", .string(summary.target))])
+    context.logger.info("restore finished", [("id", .string(summary.id)), ("target", .string(summary.target))])
     return 0
   }
 }

@@ -70,7 +70,7 @@ extension Command {
       context.logger.error("\(failures) of \(ids.count) backup(s) failed verification")
       return unavailable ? LifeboatError.Code.unavailable.rawValue : LifeboatError.Code.dataError.rawValue
     }
-    context.logger.notice("verify finished", [("backups", .int(Int64(ids.count)))])
+    context.logger.info("verify finished", [("backups", .int(Int64(ids.count)))])
     return 0
   }
 
