@@ -67,7 +67,9 @@ public final class CommandContext {
     let store = try StoreFactory.open(
       url: try repositoryURL(), configuration: try configuration(), environment: environment,
       create: create, logger: logger)
-    return Repository(store: store)
+    let repository = Repository(store: store)
+    repository.keys = try loadRepositoryKeys()
+    return repository
   }
 
   public func print(_ line: String) {
@@ -114,6 +116,12 @@ enum CommonOptions {
     OptionSpec("verbose", short: "v", help: "log decisions and progress (debug level)"),
     OptionSpec("quiet", short: "q", help: "print errors only"),
     OptionSpec("help", short: "h", help: "show this help"),
+  ]
+
+  static let encryption: [OptionSpec] = [
+    OptionSpec("identity", short: "i", value: "FILE", help: "age identity file that opens encrypted backups"),
+    OptionSpec("passphrase-env", value: "NAME", help: "read the passphrase from environment variable NAME"),
+    OptionSpec("passphrase-fd", value: "N", help: "read the passphrase from file descriptor N"),
   ]
 
   static let repository: [OptionSpec] = [

@@ -87,6 +87,23 @@ public enum SettingsSchema {
       help: "host name recorded in backup ids (default: this machine's name)"),
 
     SettingSpec(
+      section: "encryption", key: "recipient", kind: .string, repeats: true, flag: "recipient",
+      help: "age1... public key new backups are encrypted to (repeatable: add an offline key)"),
+    SettingSpec(
+      section: "encryption", key: "identity_file", kind: .path, repeats: false, flag: "identity",
+      help: "age identity file (AGE-SECRET-KEY-1... lines) that opens encrypted backups"),
+    SettingSpec(
+      section: "encryption", key: "passphrase_env", kind: .string, repeats: false,
+      flag: "passphrase-env",
+      help: "name of the environment variable holding the passphrase (age scrypt mode)"),
+    SettingSpec(
+      section: "encryption", key: "passphrase_fd", kind: .integer(0...65535), repeats: false,
+      flag: "passphrase-fd", help: "file descriptor to read the passphrase from (age scrypt mode)"),
+    SettingSpec(
+      section: "encryption", key: "scrypt_work_factor", kind: .integer(10...22), repeats: false,
+      flag: nil, help: "log2 of scrypt's N for passphrase backups (default 18, as age; 22 is the maximum)"),
+
+    SettingSpec(
       section: "s3", key: "endpoint", kind: .string, repeats: false, flag: "s3-endpoint",
       help: "S3 endpoint URL, e.g. https://s3.eu-west-1.amazonaws.com (default: AWS)"),
     SettingSpec(

@@ -65,9 +65,19 @@ public struct ManifestWarning: Codable, Sendable, Equatable {
 /// The stored archive object.
 public struct ManifestArchive: Codable, Sendable, Equatable {
   public var key: String
+  /// Size and SHA-256 of the compressed archive (`.tar.gz`, `.tar.zst`), before any encryption.
   public var size: Int64
   public var sha256: String
   public var compression: String
+  /// Size and SHA-256 of the object as stored, set only when it is age-encrypted (`.age`).
+  public var storedSize: Int64? = nil
+  public var storedSHA256: String? = nil
+
+  enum CodingKeys: String, CodingKey {
+    case key, size, sha256, compression
+    case storedSize = "stored_size"
+    case storedSHA256 = "stored_sha256"
+  }
 }
 
 /// The record of one backup. A copy is stored inside the archive (`manifest.json`) and, with

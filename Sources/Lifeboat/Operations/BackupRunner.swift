@@ -45,8 +45,10 @@ public final class BackupRunner {
     var committed = false
     defer { if !committed { writer.abort() } }
 
-    // tar -> compressor -> hash and count -> store.
-    let archiveHash = HashingSink(next: writer)
+    // tar -> compressor -> hash and count -> [age, hash and count] -> store.
+    let encrypting = repository.keys.encrypts
+      ? try EncryptingSink(recipients: repository.keys.recipients, next: writer) : nil
+    let archiveHash = HashingSink(next: encrypting ?? writer)
     let compressor = try Compression.makeCompressor(compression, next: archiveHash)
     let tar = TarWriter(sink: compressor)
     let builder = SnapshotBuilder(plan: plan, tar: tar, logger: logger)
@@ -85,16 +87,21 @@ public final class BackupRunner {
     manifest.archive = ManifestArchive(
       key: archiveKey, size: archiveHash.byteCount, sha256: archiveHash.digest.hexString,
       compression: compression.format.rawValue)
-    guard stored.size == archiveHash.byteCount else {
+    if let encrypting {
+      manifest.archive?.storedSize = encrypting.stored.byteCount
+      manifest.archive?.storedSHA256 = encrypting.stored.digest.hexString
+    }
+    let sent = encrypting?.stored.byteCount ?? archiveHash.byteCount
+    guard stored.size == sent else {
       try? repository.store.delete(key: archiveKey)
       throw LifeboatError(
         .unavailable,
-        "the store kept \(stored.size) bytes of archive \(archiveKey), but \(archiveHash.byteCount) were sent",
+        "the store kept \(stored.size) bytes of archive \(archiveKey), but \(sent) were sent",
         hint: "no backup was recorded; check the storage and run the backup again")
     }
 
     // The manifest object goes last: its presence is what makes the backup exist.
-    try repository.store.put(key: repository.manifestKey(id: id), data: try manifest.encoded())
+    try repository.commitManifest(manifest)
 
     let summary = BackupSummary(
       id: id, status: status, archiveKey: archiveKey, archiveBytes: archiveHash.byteCount,

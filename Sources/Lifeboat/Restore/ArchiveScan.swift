@@ -19,11 +19,15 @@ public enum ArchiveScan {
     }
     let tar = TarReader(delegate: checker)
     let raw: HashingSink
+    var stored: HashingSink?
     do {
       let decompressor = try Compression.makeDecompressor(format, next: tar)
       raw = HashingSink(next: decompressor)
-      try store.read(key: archive.key, range: nil, into: raw)
-      try raw.finish()
+      // An encrypted archive: store -> hash and count -> age -> raw.
+      stored = record.encryption.map { HashingSink(next: AgeDecryptor(identities: $0.identities, next: raw)) }
+      let input = stored ?? raw
+      try store.read(key: archive.key, range: nil, into: input)
+      try input.finish()
       try checker.finish()
     } catch {
       checker.abandon()
@@ -36,6 +40,14 @@ public enum ArchiveScan {
         .dataError,
         "backup \(record.id): archive \(archive.key) checksum mismatch: expected \(archive.size) bytes with SHA-256 \(archive.sha256), read \(raw.byteCount) bytes with \(digest)",
         hint: "the stored archive is damaged; restore from another backup ('lifeboat list')")
+    }
+    if let stored, let expected = archive.storedSHA256,
+      stored.digest.hexString != expected || stored.byteCount != archive.storedSize
+    {
+      throw LifeboatError(
+        .dataError,
+        "backup \(record.id): archive \(archive.key) checksum mismatch: expected \(archive.storedSize ?? 0) stored bytes with SHA-256 \(expected), read \(stored.byteCount) bytes with \(stored.digest.hexString)",
+        hint: "the stored archive is not the one this backup wrote; restore from another backup")
     }
     return Result(archiveSHA256: digest, archiveBytes: raw.byteCount)
   }
@@ -50,6 +62,10 @@ public enum ArchiveScan {
         hint: "the backup is incomplete; restore from another backup")
     case let error as StorageError:
       return LifeboatError(.unavailable, "backup \(record.id): reading \(key) failed: \(error)")
+    case let error as AgeError:
+      return LifeboatError(
+        .dataError, "backup \(record.id): archive \(key) cannot be decrypted: \(error)",
+        hint: "restore from another backup ('lifeboat list'), and run 'lifeboat verify --all'")
     case is CompressionError, is TarFormatError:
       return LifeboatError(
         .dataError, "backup \(record.id): archive \(key) is damaged: \(error)\(inMember)",

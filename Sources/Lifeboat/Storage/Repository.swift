@@ -5,6 +5,8 @@ public struct BackupRecord: Sendable {
   public var id: String
   public var manifest: Manifest
   public var manifestKey: String
+  /// Set when the backup is age-encrypted: the keys that opened its manifest.
+  public var encryption: BackupEncryption? = nil
 
   public var time: Date? { BackupID.time(of: id) }
 }
@@ -37,16 +39,20 @@ public enum BackupID {
 ///
 /// `backups/<id>.tar.gz` (or `.tar.zst`) is written first; `backups/<id>.manifest.json` is
 /// written last and is the commit marker: a backup without it does not exist for `list`,
-/// `restore` or `verify`, and is debris that `prune` removes.
+/// `restore` or `verify`, and is debris that `prune` removes. With encryption both objects get
+/// the suffix `.age`, and `backups/<id>.encryption.json` goes between them.
 public final class Repository {
   public let store: ObjectStore
   public static let directory = "backups/"
   static let manifestSuffix = ".manifest.json"
+  /// Recipients for new backups (empty: plain backups) and identities for reading.
+  public var keys = RepositoryKeys()
 
   public init(store: ObjectStore) { self.store = store }
 
+  /// The archive key of a new backup, ending in `.age` when the repository encrypts.
   public func archiveKey(id: String, compression: CompressionFormat) -> String {
-    "\(Repository.directory)\(id)\(compression.fileExtension)"
+    RepositoryObjectKey(id: id, kind: .archive(compression), encrypted: keys.encrypts).key
   }
 
   public func manifestKey(id: String) -> String {
@@ -55,11 +61,24 @@ public final class Repository {
 
   /// Ids of committed backups, oldest first, from one listing (no manifest is read).
   public func listIDs() throws -> [String] {
-    try store.list(prefix: Repository.directory).compactMap { object in
-      guard object.key.hasSuffix(Repository.manifestSuffix) else { return nil }
-      let name = object.key.dropFirst(Repository.directory.count).dropLast(Repository.manifestSuffix.count)
-      return BackupID.isValid(String(name)) ? String(name) : nil
-    }.sorted()
+    Repository.backupIDs(in: try store.list(prefix: Repository.directory))
+  }
+
+  /// Ids of the committed backups among `objects`, a listing of `backups/`, oldest first:
+  /// those with a manifest object, plain or encrypted.
+  public static func backupIDs(in objects: [ObjectInfo]) -> [String] {
+    let ids = objects.compactMap { object -> String? in
+      guard let parsed = RepositoryObjectKey(key: object.key), parsed.kind == .manifest else { return nil }
+      return parsed.id
+    }
+    return Set(ids).sorted()
+  }
+
+  /// Returns the backup id of an archive key such as `backups/<id>.tar.gz` or
+  /// `backups/<id>.tar.gz.age`, or nil for other keys.
+  public static func archiveID(key: String) -> String? {
+    guard let parsed = RepositoryObjectKey(key: key), case .archive = parsed.kind else { return nil }
+    return parsed.id
   }
 
   /// Every committed backup with its manifest, oldest first. A manifest that cannot be read is
@@ -77,38 +96,41 @@ public final class Repository {
   }
 
   public func record(id: String) throws -> BackupRecord {
-    let key = manifestKey(id: id)
-    let bytes: [UInt8]
-    do {
-      bytes = try store.get(key: key)
-    } catch StorageError.notFound {
-      throw LifeboatError(
-        .failure, "backup \(id) not found in \(store.location)",
-        hint: "run 'lifeboat list' to see the backups in the repository")
-    }
+    let (key, bytes, encryption) = try readManifest(id: id)
     let manifest = try Manifest.decode(bytes, name: key)
     guard manifest.id == id, manifest.archive != nil else {
       throw LifeboatError(.dataError, "manifest \(key) does not describe backup \(id)")
     }
-    return BackupRecord(id: id, manifest: manifest, manifestKey: key)
+    return BackupRecord(id: id, manifest: manifest, manifestKey: key, encryption: encryption)
   }
 
   /// Resolves `latest` or an id, naming the backup that is missing.
   public func resolve(_ selector: String) throws -> BackupRecord {
+    try record(id: resolveID(selector))
+  }
+
+  /// Resolves `latest` or checks an id without reading any manifest, so it needs no key. With
+  /// `mustExist`, an id without a manifest object fails here as `resolve` would fail.
+  public func resolveID(_ selector: String, mustExist: Bool = false) throws -> String {
     if selector == "latest" {
       guard let id = try listIDs().last else {
         throw LifeboatError(
           .failure, "no backups in \(store.location)",
           hint: "run 'lifeboat backup' first, or check the repository URL")
       }
-      return try record(id: id)
+      return id
     }
     guard BackupID.isValid(selector) else {
       throw LifeboatError(
         .usage, "invalid backup id '\(selector)'",
         hint: "ids look like 20261204T031500Z-host; run 'lifeboat list' to see them")
     }
-    return try record(id: selector)
+    if mustExist, try !listIDs().contains(selector) {
+      throw LifeboatError(
+        .failure, "backup \(selector) not found in \(store.location)",
+        hint: "run 'lifeboat list' to see the backups in the repository")
+    }
+    return selector
   }
 
   /// A fresh id for a backup starting at `time`, distinct from every object in the repository.

@@ -20,7 +20,8 @@ extension Command {
       OptionSpec("parts-in-flight", value: "N", help: "S3 parts uploaded at once (default 2)"),
       OptionSpec("dry-run", short: "n", help: "list what would be archived, with sizes; read and store nothing"),
       OptionSpec("json", help: "print the summary as JSON on stdout"),
-    ] + CommonOptions.repository + CommonOptions.logging,
+      OptionSpec("recipient", value: "KEY", repeats: true, help: "encrypt to this age1... public key (repeatable)"),
+    ] + CommonOptions.repository + CommonOptions.encryption + CommonOptions.logging,
     maxPositionals: 0,
     examples: [
       "lifeboat backup --db /var/lib/app/app.db --path /etc/app --path /var/log/app --repo file:///srv/backups",
@@ -41,6 +42,7 @@ extension Command {
     if context.arguments.has("dry-run") { return try listPlan(plan, context: context) }
     let compression = try compressionOptions(configuration)
     let repository = try context.openRepository(create: true)
+    try context.logEncryption(repository)
 
     let host = configuration.string("backup.host") ?? ProcessInfo.processInfo.hostName
     let runner = BackupRunner(

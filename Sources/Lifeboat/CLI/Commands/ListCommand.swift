@@ -8,49 +8,109 @@ extension Command {
     options: [
       OptionSpec("json", help: "print one JSON array of backups on stdout"),
       OptionSpec("host", value: "NAME", help: "only backups taken on host NAME"),
-    ] + CommonOptions.repository + CommonOptions.logging,
+    ] + CommonOptions.repository + CommonOptions.encryption + CommonOptions.logging,
     maxPositionals: 0,
     examples: [
       "lifeboat list --repo file:///srv/backups",
       "lifeboat list --config /etc/lifeboat/lifeboat.conf --json",
     ],
-    details: "Only backups whose manifest was written are listed; interrupted runs never appear.",
+    details: """
+      Only backups whose manifest was written are listed; interrupted runs never appear.
+      Encrypted backups that no configured identity opens are listed with the status
+      'encrypted', their time and stored size, and no file count.
+      """,
     run: runList)
 
   private static func runList(_ context: CommandContext) throws -> Int32 {
     _ = try context.configuration()
     let repository = try context.openRepository(create: false)
     var unreadable = 0
+    var lockedIDs: [String] = []
     var records = try repository.list { id, error in
+      // Encrypted, and no configured key opens it: not damage, and the listing shows the rest.
+      if let error = error as? LifeboatError, error.code == .configuration {
+        lockedIDs.append(id)
+        context.logger.debug(error.message)
+        return
+      }
       unreadable += 1
       context.logger.error("manifest of backup \(id) cannot be read: \(error)")
     }
+    var locked = try LockedBackup.find(lockedIDs, in: repository)
     if let host = context.arguments.value("host") {
       records = records.filter { $0.manifest.host == host }
+      locked = locked.filter { $0.matches(host: host) }
+    }
+    if !lockedIDs.isEmpty {
+      context.logger.notice(
+        "\(lockedIDs.count) encrypted backup(s) shown without details: no configured identity opens them",
+        [("hint", .string("set identity_file or a passphrase in [encryption] to see them in full"))])
     }
 
     if context.arguments.has("json") {
-      let items = records.map { record -> String in
+      var items = records.map { record -> (String, String) in
         let manifest = record.manifest
-        return "{\"id\":\(JSONText.quote(record.id)),\"time\":\(JSONText.quote(manifest.startedAt)),\"host\":\(JSONText.quote(manifest.host)),\"status\":\(JSONText.quote(manifest.status)),\"archive_bytes\":\(manifest.archive?.size ?? 0),\"total_bytes\":\(manifest.totalBytes),\"files\":\(manifest.fileCount),\"compression\":\(JSONText.quote(manifest.compression))}"
+        return (record.id, "{\"id\":\(JSONText.quote(record.id)),\"time\":\(JSONText.quote(manifest.startedAt)),\"host\":\(JSONText.quote(manifest.host)),\"status\":\(JSONText.quote(manifest.status)),\"archive_bytes\":\(manifest.archive?.size ?? 0),\"total_bytes\":\(manifest.totalBytes),\"files\":\(manifest.fileCount),\"compression\":\(JSONText.quote(manifest.compression)),\"encrypted\":\(record.encryption != nil)}")
       }
-      context.print("[" + items.joined(separator: ",\n") + "]")
-    } else if records.isEmpty {
+      items += locked.map { ($0.id, $0.json) }
+      context.print("[" + items.sorted { $0.0 < $1.0 }.map(\.1).joined(separator: ",\n") + "]")
+    } else if records.isEmpty && locked.isEmpty {
       context.print("no backups in \(repository.store.location)")
     } else {
       context.print(pad("ID", 36) + pad("TIME (UTC)", 22) + pad("STATUS", 10) + pad("SIZE", 10) + "FILES")
-      for record in records {
+      var lines = records.map { record -> (String, String) in
         let manifest = record.manifest
         let time = manifest.startedAt.replacingOccurrences(of: "T", with: " ").replacingOccurrences(of: "Z", with: "")
-        context.print(
-          pad(record.id, 36) + pad(time, 22) + pad(manifest.status, 10)
+        return (record.id, pad(record.id, 36) + pad(time, 22) + pad(manifest.status, 10)
             + pad(formatBytes(manifest.archive?.size ?? 0), 10) + String(manifest.fileCount))
       }
+      lines += locked.map { backup in
+        let time = backup.time.replacingOccurrences(of: "T", with: " ").replacingOccurrences(of: "Z", with: "")
+        return (backup.id, pad(backup.id, 36) + pad(time, 22) + pad("encrypted", 10) + pad(formatBytes(backup.storedBytes), 10) + "-")
+      }
+      for (_, line) in lines.sorted(by: { $0.0 < $1.0 }) { context.print(line) }
     }
     return unreadable == 0 ? 0 : LifeboatError.Code.dataError.rawValue
   }
 
   private static func pad(_ text: String, _ width: Int) -> String {
     text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
+  }
+}
+
+/// An encrypted backup that no configured key opens, described from the object listing alone:
+/// the id carries the time and host, and the archive object's size is the stored size.
+struct LockedBackup {
+  var id: String
+  var time: String
+  var storedBytes: Int64
+  var compression: String?
+
+  static func find(_ ids: [String], in repository: Repository) throws -> [LockedBackup] {
+    guard !ids.isEmpty else { return [] }
+    let objects = try repository.store.list(prefix: Repository.directory)
+    return ids.map { id in
+      let archive = objects.lazy.compactMap { object -> (ObjectInfo, CompressionFormat)? in
+        guard let parsed = RepositoryObjectKey(key: object.key), parsed.id == id,
+          case .archive(let format) = parsed.kind
+        else { return nil }
+        return (object, format)
+      }.first
+      return LockedBackup(
+        id: id, time: BackupID.time(of: id).map(Timestamp.iso8601) ?? "",
+        storedBytes: archive?.0.size ?? 0, compression: archive?.1.rawValue)
+    }
+  }
+
+  /// Whether the id's host part is `host`, allowing the `-2`, `-3`… of same-second backups.
+  func matches(host: String) -> Bool {
+    let name = id.dropFirst(17)
+    guard name.hasPrefix(host) else { return false }
+    let rest = name.dropFirst(host.count)
+    return rest.isEmpty || (rest.first == "-" && rest.dropFirst().allSatisfy(\.isNumber) && rest.count > 1)
+  }
+
+  var json: String {
+    "{\"id\":\(JSONText.quote(id)),\"time\":\(JSONText.quote(time)),\"host\":null,\"status\":\"encrypted\",\"archive_bytes\":\(storedBytes),\"total_bytes\":null,\"files\":null,\"compression\":\(compression.map(JSONText.quote) ?? "null"),\"encrypted\":true}"
   }
 }

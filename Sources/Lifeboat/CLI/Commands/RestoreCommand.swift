@@ -10,7 +10,7 @@ extension Command {
       OptionSpec("only", value: "NAME", repeats: true, help: "restore only this source (e.g. app.db or config)"),
       OptionSpec("allow-external-symlinks", help: "restore symlinks that point outside the target"),
       OptionSpec("spool-dir", value: "DIR", help: "directory for temporary files (default $TMPDIR)"),
-    ] + CommonOptions.repository + CommonOptions.logging,
+    ] + CommonOptions.repository + CommonOptions.encryption + CommonOptions.logging,
     maxPositionals: 1,
     examples: [
       "lifeboat restore latest --target /srv/restore --repo file:///srv/backups",

@@ -10,7 +10,7 @@ extension Command {
       OptionSpec("quick", help: "only check that each archive exists with the size in its manifest"),
       OptionSpec("json", help: "print one JSON object per backup on stdout"),
       OptionSpec("spool-dir", value: "DIR", help: "directory for the temporary database copy"),
-    ] + CommonOptions.repository + CommonOptions.logging,
+    ] + CommonOptions.repository + CommonOptions.encryption + CommonOptions.logging,
     maxPositionals: 1,
     examples: [
       "lifeboat verify --repo file:///srv/backups",
@@ -19,7 +19,9 @@ extension Command {
     details: """
       Without --quick each archive is read in full: its SHA-256, every member against the
       manifest, and PRAGMA integrity_check on the database copy. Exit status 0 only when every
-      checked backup is intact, 65 when one is damaged.
+      checked backup is intact, 65 when one is damaged, 78 when keys are missing. An encrypted
+      backup needs its identity or passphrase, except with --quick, which reads the sizes from
+      its plain encryption record.
       """,
     run: runVerify)
 
@@ -36,21 +38,27 @@ extension Command {
       ids = try repository.listIDs()
       if ids.isEmpty { throw LifeboatError(.failure, "no backups in \(repository.store.location)") }
     } else {
-      ids = [try repository.resolve(arguments.positionals.first ?? "latest").id]
+      ids = [try repository.resolveID(arguments.positionals.first ?? "latest", mustExist: true)]
     }
     let spool = (configuration.string("backup.spool_dir") ?? arguments.value("spool-dir")).map { absolutePath($0) }
       ?? NSTemporaryDirectory()
 
     var failures = 0
     var unavailable = false
+    var keyProblems = 0
     for id in ids {
       let started = Date()
       var problem: String?
       do {
-        let record = try repository.record(id: id)
-        problem = try check(record, repository: repository, quick: arguments.has("quick"), spool: spool)
+        if arguments.has("quick"), let sealed = try repository.encryptionRecord(id: id) {
+          problem = try checkStored(sealed, id: id, store: repository.store)
+        } else {
+          let record = try repository.record(id: id)
+          problem = try check(record, repository: repository, quick: arguments.has("quick"), spool: spool)
+        }
       } catch let error as LifeboatError {
         if error.code == .unavailable { unavailable = true }
+        if error.code == .configuration { keyProblems += 1 }
         problem = error.message
       } catch {
         problem = "\(error)"
@@ -68,10 +76,24 @@ extension Command {
     }
     if failures > 0 {
       context.logger.error("\(failures) of \(ids.count) backup(s) failed verification")
-      return unavailable ? LifeboatError.Code.unavailable.rawValue : LifeboatError.Code.dataError.rawValue
+      if unavailable { return LifeboatError.Code.unavailable.rawValue }
+      return keyProblems == failures ? LifeboatError.Code.configuration.rawValue : LifeboatError.Code.dataError.rawValue
     }
     context.logger.info("verify finished", [("backups", .int(Int64(ids.count)))])
     return 0
+  }
+
+  /// Checks that each object an encryption record lists exists with its stored size; no key is
+  /// needed. Returns what is wrong, or nil.
+  private static func checkStored(_ record: EncryptionRecord, id: String, store: ObjectStore) throws -> String? {
+    guard record.id == id else { return "encryption record of backup \(id) names backup \(record.id)" }
+    for object in record.objects {
+      guard let info = try store.head(key: object.key) else { return "\(object.key) is missing" }
+      if info.size != object.size {
+        return "\(object.key) has \(info.size) bytes, the encryption record says \(object.size)"
+      }
+    }
+    return nil
   }
 
   /// Returns a description of what is wrong with the backup, or nil when it is intact.
@@ -83,8 +105,9 @@ extension Command {
       guard let info = try repository.store.head(key: archive.key) else {
         return "archive \(archive.key) is missing"
       }
-      return info.size == archive.size
-        ? nil : "archive \(archive.key) has \(info.size) bytes, the manifest says \(archive.size)"
+      let expected = archive.storedSize ?? archive.size
+      return info.size == expected
+        ? nil : "archive \(archive.key) has \(info.size) bytes, the manifest says \(expected)"
     }
     var options = ArchiveChecker.Options()
     options.checkDatabases = true
