@@ -89,8 +89,8 @@ public final class AgeDecryptor: ByteSink {
   private func consumeHeader(_ bytes: UnsafeRawBufferPointer) throws -> Int {
     let before = pending.count
     let room = AgeHeader.maxLength - before
-    let taken = min(bytes.count, room)
-    pending.append(contentsOf: bytes[0..<taken])
+    let accepted = min(bytes.count, room)
+    pending.append(contentsOf: bytes[0..<accepted])
     if before <= AgeHeader.versionLine.count {
       if let newline = pending.firstIndex(of: 0x0A) {
         try AgeHeader.checkVersionLine(pending[..<newline])
@@ -100,7 +100,7 @@ public final class AgeDecryptor: ByteSink {
     }
     guard let length = AgeHeader.length(in: pending, scannedUpTo: &scanned) else {
       if pending.count >= AgeHeader.maxLength { throw AgeError.headerTooLarge(limit: AgeHeader.maxLength) }
-      return taken
+      return accepted
     }
     let header = try AgeHeader.parse(Array(pending[..<length]))
     try unwrapFileKey(header)

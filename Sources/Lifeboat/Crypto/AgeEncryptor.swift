@@ -3,8 +3,8 @@
 /// The header (one stanza per recipient) and the payload nonce go out with the first write.
 /// The payload is sealed in 64 KiB chunks with ChaCha20-Poly1305 on the calling thread, each
 /// under the nonce `counter (11 bytes, big endian) || flag`, where the flag is 1 only for the
-/// last chunk. A full chunk is held back until more data arrives, because only `finish()` knows
-/// which chunk is last. Memory stays at two chunk buffers whatever the stream's length.
+/// last chunk. A full chunk is held back until more data arrives, because which chunk is last
+/// is certain only in `finish()`. Memory stays at two chunk buffers whatever the stream's length.
 public final class AgeEncryptor: ByteSink {
   static let chunkSize = 64 * 1024
   static let sealedChunkSize = chunkSize + ChaCha20Poly1305.tagSize

@@ -1,4 +1,4 @@
-/// Why an age file could not be written or read. Every case reads as an operator message; none
+/// A failure to write or read an age file. Every case reads as an operator message, and none
 /// carries libcrypto's error text or key material.
 public enum AgeError: Error, CustomStringConvertible, Equatable {
   case invalidRecipient(String, reason: String)

@@ -40,7 +40,7 @@ public enum AgeIdentity: Sendable, CustomStringConvertible {
     return Bech32.encode(hrp: AgeIdentity.hrp, data: secretKey).uppercased()
   }
 
-  /// The matching recipient: the public key, or scrypt at age's default work factor.
+  /// Returns the matching recipient: the public key, or scrypt at age's default work factor.
   public func recipient() throws -> AgeRecipient {
     switch self {
     case .x25519(let secretKey):
@@ -79,12 +79,13 @@ public enum AgeIdentity: Sendable, CustomStringConvertible {
       }
     }
     guard !identities.isEmpty else {
-      throw AgeError.invalidIdentity("\(name) holds no AGE-SECRET-KEY-1 line")
+      throw AgeError.invalidIdentity("\(name) contains no AGE-SECRET-KEY-1 line")
     }
     return identities
   }
 
-  /// The identity file text age-keygen writes: creation time, public key, then the secret key.
+  /// Returns the identity file text as age-keygen writes it: creation time, public key, then
+  /// the secret key.
   public func identityFileText(created: Date) throws -> String {
     guard let encoded else { throw AgeError.invalidIdentity("a passphrase has no identity file") }
     let formatter = ISO8601DateFormatter()

@@ -24,6 +24,11 @@ extension Repository {
     let sealedKey = RepositoryObjectKey(id: id, kind: .manifest, encrypted: true).key
     let hasKeys = keys.encrypts || !keys.identities.isEmpty
     for key in hasKeys ? [sealedKey, plainKey] : [plainKey, sealedKey] {
+      // Without an identity an encrypted manifest is of no use, so only its presence is checked.
+      if key == sealedKey && keys.identities.isEmpty {
+        guard try store.head(key: key) != nil else { continue }
+        throw try keyError(id: id, object: key, cause: nil)
+      }
       let bytes: [UInt8]
       do {
         bytes = try store.get(key: key)
@@ -31,9 +36,6 @@ extension Repository {
         continue
       }
       guard key == sealedKey else { return (key, bytes, nil) }
-      guard !keys.identities.isEmpty else {
-        throw try keyError(id: id, object: key, cause: nil)
-      }
       do {
         let plain = ByteCollector()
         let decryptor = AgeDecryptor(identities: keys.identities, next: plain)

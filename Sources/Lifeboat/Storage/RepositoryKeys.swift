@@ -13,7 +13,8 @@ public struct RepositoryKeys: Sendable {
   public var encrypts: Bool { !recipients.isEmpty }
 }
 
-/// How an encrypted backup is opened: the identities that opened its manifest open its archive.
+/// The keys of an encrypted backup: the identities that opened its manifest, which open its
+/// archive too.
 public struct BackupEncryption: Sendable {
   public var identities: [AgeIdentity]
 }

@@ -1,6 +1,6 @@
-/// What an object under `backups/` is, parsed from its key: an archive, a manifest (either one
-/// plain or age-encrypted, with the `.age` suffix) or the plain encryption record of an
-/// encrypted backup.
+/// The backup id and kind of an object under `backups/`, parsed from its key: an archive, a
+/// manifest (either one plain or age-encrypted, with the `.age` suffix) or the plain encryption
+/// record of an encrypted backup.
 public struct RepositoryObjectKey: Equatable, Sendable {
   public enum Kind: Equatable, Sendable {
     case archive(CompressionFormat)

@@ -4,8 +4,8 @@ import Testing
 /// Runs the shell blocks of runbooks/decrypt-by-hand.md against a real encrypted backup, so
 /// the runbook stays true.
 struct DecryptRunbookTests {
-  /// The runbook's ```sh blocks in order, with the example values of the variables in
-  /// `values` replaced by the test's own.
+  /// Joins the runbook's ```sh blocks in order, replacing the example values of the variables in
+  /// `values` with the test's own.
   static func script(_ markdown: String, values: [String: String]) -> String {
     var lines: [String] = []
     var inBlock = false
