@@ -127,6 +127,13 @@ public enum SettingsSchema {
       help: "KMS key id when sse = aws:kms"),
 
     SettingSpec(
+      section: "lock", key: "stale_after", kind: .duration, repeats: false, flag: nil,
+      help: "a repository lock not refreshed for this long belongs to a dead run and is taken over (default 1h)"),
+    SettingSpec(
+      section: "lock", key: "directory", kind: .path, repeats: false, flag: nil,
+      help: "directory of the local lock files (default /run/lock/lifeboat, else one under $TMPDIR)"),
+
+    SettingSpec(
       section: "log", key: "format", kind: .choice(["auto", "text", "json"]), repeats: false,
       flag: "log-format", help: "text (default), json (one object a line), or auto: json unless on a terminal"),
     SettingSpec(

@@ -27,8 +27,8 @@ extension Command {
     ],
     details: """
       Exit status 0 when every source was stored, 2 when the backup was stored with warnings
-      (files changed, vanished or could not be read; the summary lists them), other values on
-      failure (see 'lifeboat help').
+      (files changed, vanished or could not be read; the summary lists them), 75 when another
+      run holds the repository lock, other values on failure (see 'lifeboat help').
       """,
     run: runBackup)
 
@@ -39,6 +39,8 @@ extension Command {
     try plan.validate(configuration: configuration)
     let compression = try compressionOptions(configuration)
     let repository = try context.openRepository(create: true)
+    let lock = try context.lock(repository, command: "backup")
+    defer { lock.release() }
 
     let host = configuration.string("backup.host") ?? ProcessInfo.processInfo.hostName
     let runner = BackupRunner(
@@ -46,7 +48,9 @@ extension Command {
       host: host.split(separator: ".").first.map(String.init) ?? host, logger: logger)
     let progress = ProgressLine(enabled: isatty(STDERR_FILENO) != 0 && logger.level <= .info && !context.arguments.has("quiet"))
     runner.progress = { progress.update(bytes: $0) }
+    ExitActions.interruptionNote = "no backup was recorded by this run"
     let summary = try runner.run()
+    ExitActions.interruptionNote = nil
     progress.clear()
 
     if context.arguments.has("json") {
