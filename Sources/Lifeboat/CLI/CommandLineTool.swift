@@ -2,7 +2,7 @@ import Foundation
 
 /// The `lifeboat` command: picks the subcommand, runs it and maps every error to an exit status.
 public enum CommandLineTool {
-  static let commands: [Command] = [.backup, .list, .restore, .verify, .unlock, .version]
+  static let commands: [Command] = [.backup, .list, .restore, .verify, .prune, .unlock, .version]
 
   static let overview = """
     lifeboat: backup and disaster recovery for a SQLite application, its config and logs.
@@ -14,6 +14,7 @@ public enum CommandLineTool {
       list       list the backups in the repository
       restore    restore a backup into a directory after verifying it
       verify     re-read backups and check every checksum and the database's integrity
+      prune      delete the backups a retention policy does not keep, and leftovers
       unlock     remove the repository lock of a run that is gone
       version    print the version
       help       show help for a command: lifeboat help <command>

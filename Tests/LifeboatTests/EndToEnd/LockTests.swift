@@ -92,6 +92,9 @@ import Testing
     #expect(third.stderr.contains("last refreshed"))
     #expect(third.stderr.contains("lifeboat unlock"))
 
+    let prune = try fixture.lifeboat(["prune", "--keep-last", "1", "--repo", fixture.url])
+    #expect(prune.status == 75, "\(prune.stderr)")
+
     holder.stop()
     let result = first.wait()
     #expect(result.status == 0, "\(result.stderr)")
@@ -128,7 +131,9 @@ import Testing
     #expect(next.stderr.contains("taking over a stale repository lock"))
     #expect(!FileManager.default.fileExists(atPath: fixture.lockObject))
 
-    #expect(try BackupHistory.listedIDs(repository: fixture.repository).count == 2)
+    let prune = try fixture.lifeboat(["prune", "--keep-last", "1", "--repo", fixture.url])
+    #expect(prune.status == 0, "\(prune.stderr)")
+    #expect(try BackupHistory.listedIDs(repository: fixture.repository).count == 1)
     let verify = try fixture.lifeboat(["verify", "--repo", fixture.url])
     #expect(verify.status == 0, "\(verify.stdout) \(verify.stderr)")
   }
