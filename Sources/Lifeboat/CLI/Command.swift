@@ -116,6 +116,15 @@ enum CommonOptions {
     OptionSpec("help", short: "h", help: "show this help"),
   ]
 
+  static let retention: [OptionSpec] = [
+    OptionSpec("keep-last", value: "N", help: "keep the N newest backups"),
+    OptionSpec("keep-hourly", value: "N", help: "keep the newest backup of each of the last N hours with backups"),
+    OptionSpec("keep-daily", value: "N", help: "keep the newest backup of each of the last N days with backups"),
+    OptionSpec("keep-weekly", value: "N", help: "keep the newest backup of each of the last N ISO weeks with backups"),
+    OptionSpec("keep-monthly", value: "N", help: "keep the newest backup of each of the last N months with backups"),
+    OptionSpec("keep-yearly", value: "N", help: "keep the newest backup of each of the last N years with backups"),
+  ]
+
   static let repository: [OptionSpec] = [
     OptionSpec("repo", short: "r", value: "URL", help: "repository: file:///path or s3://bucket/prefix"),
     OptionSpec("s3-endpoint", value: "URL", help: "S3 endpoint, e.g. http://127.0.0.1:9000 (default: AWS)"),

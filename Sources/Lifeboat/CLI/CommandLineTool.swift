@@ -2,7 +2,7 @@ import Foundation
 
 /// The `lifeboat` command: picks the subcommand, runs it and maps every error to an exit status.
 public enum CommandLineTool {
-  static let commands: [Command] = [.backup, .list, .restore, .verify, .version]
+  static let commands: [Command] = [.backup, .list, .restore, .verify, .prune, .unlock, .version]
 
   static let overview = """
     lifeboat: backup and disaster recovery for a SQLite application, its config and logs.
@@ -14,6 +14,8 @@ public enum CommandLineTool {
       list       list the backups in the repository
       restore    restore a backup into a directory after verifying it
       verify     re-read backups and check every checksum and the database's integrity
+      prune      delete the backups a retention policy does not keep, and leftovers
+      unlock     remove the repository lock of a run that is gone
       version    print the version
       help       show help for a command: lifeboat help <command>
 
@@ -40,7 +42,10 @@ public enum CommandLineTool {
   {
     umask(0o077)
     installSignalHandlers()
-    defer { TemporaryFiles.removeAll() }
+    defer {
+      TemporaryFiles.removeAll()
+      ExitActions.runAll()
+    }
 
     guard let first = arguments.first else {
       FileHandle.standardError.write(Data((overview + "\n").utf8))
@@ -136,8 +141,9 @@ public enum CommandLineTool {
 
   nonisolated(unsafe) private static var signalSources: [DispatchSourceSignal] = []
 
-  /// On SIGINT, SIGTERM or SIGHUP, deletes temporary files (database copies, partial objects)
-  /// and exits with 128 + the signal number.
+  /// On SIGINT, SIGTERM or SIGHUP, deletes temporary files (database copies, partial objects),
+  /// runs the exit actions (releasing the repository lock) and exits with 128 + the signal
+  /// number.
   private static func installSignalHandlers() {
     guard signalSources.isEmpty else { return }
     for number in [SIGINT, SIGTERM, SIGHUP] {
@@ -145,7 +151,9 @@ public enum CommandLineTool {
       let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
       source.setEventHandler {
         TemporaryFiles.removeAll()
-        FileHandle.standardError.write(Data("error: interrupted by signal \(number); no backup was recorded by this run\n".utf8))
+        ExitActions.runAll()
+        let note = ExitActions.interruptionNote.map { "; \($0)" } ?? ""
+        FileHandle.standardError.write(Data("error: interrupted by signal \(number)\(note)\n".utf8))
         _exit(128 + number)
       }
       source.resume()

@@ -127,6 +127,32 @@ public enum SettingsSchema {
       help: "KMS key id when sse = aws:kms"),
 
     SettingSpec(
+      section: "retention", key: "keep_last", kind: .integer(0...1_000_000), repeats: false,
+      flag: "keep-last", help: "prune keeps the N newest backups (0: rule off)"),
+    SettingSpec(
+      section: "retention", key: "keep_hourly", kind: .integer(0...1_000_000), repeats: false,
+      flag: "keep-hourly", help: "prune keeps the newest backup of each of the last N hours that have one"),
+    SettingSpec(
+      section: "retention", key: "keep_daily", kind: .integer(0...1_000_000), repeats: false,
+      flag: "keep-daily", help: "prune keeps the newest backup of each of the last N days (UTC) that have one"),
+    SettingSpec(
+      section: "retention", key: "keep_weekly", kind: .integer(0...1_000_000), repeats: false,
+      flag: "keep-weekly", help: "prune keeps the newest backup of each of the last N ISO weeks that have one"),
+    SettingSpec(
+      section: "retention", key: "keep_monthly", kind: .integer(0...1_000_000), repeats: false,
+      flag: "keep-monthly", help: "prune keeps the newest backup of each of the last N months that have one"),
+    SettingSpec(
+      section: "retention", key: "keep_yearly", kind: .integer(0...1_000_000), repeats: false,
+      flag: "keep-yearly", help: "prune keeps the newest backup of each of the last N years that have one"),
+
+    SettingSpec(
+      section: "lock", key: "stale_after", kind: .duration, repeats: false, flag: nil,
+      help: "a repository lock not refreshed for this long belongs to a dead run and is taken over (default 1h)"),
+    SettingSpec(
+      section: "lock", key: "directory", kind: .path, repeats: false, flag: nil,
+      help: "directory of the local lock files (default /run/lock/lifeboat, else one under $TMPDIR)"),
+
+    SettingSpec(
       section: "log", key: "format", kind: .choice(["auto", "text", "json"]), repeats: false,
       flag: "log-format", help: "text (default), json (one object a line), or auto: json unless on a terminal"),
     SettingSpec(

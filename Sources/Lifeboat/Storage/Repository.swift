@@ -55,11 +55,28 @@ public final class Repository {
 
   /// Ids of committed backups, oldest first, from one listing (no manifest is read).
   public func listIDs() throws -> [String] {
-    try store.list(prefix: Repository.directory).compactMap { object in
+    Repository.backupIDs(in: try store.list(prefix: Repository.directory))
+  }
+
+  /// Ids of the committed backups among `objects`, a listing of `backups/`, oldest first.
+  public static func backupIDs(in objects: [ObjectInfo]) -> [String] {
+    objects.compactMap { object in
       guard object.key.hasSuffix(Repository.manifestSuffix) else { return nil }
       let name = object.key.dropFirst(Repository.directory.count).dropLast(Repository.manifestSuffix.count)
       return BackupID.isValid(String(name)) ? String(name) : nil
     }.sorted()
+  }
+
+  /// Returns the backup id of an archive key such as `backups/<id>.tar.gz`, or nil for other
+  /// keys.
+  public static func archiveID(key: String) -> String? {
+    guard key.hasPrefix(Repository.directory) else { return nil }
+    let name = key.dropFirst(Repository.directory.count)
+    for format in CompressionFormat.allCases where name.hasSuffix(format.fileExtension) {
+      let id = String(name.dropLast(format.fileExtension.count))
+      return BackupID.isValid(id) ? id : nil
+    }
+    return nil
   }
 
   /// Every committed backup with its manifest, oldest first. A manifest that cannot be read is
