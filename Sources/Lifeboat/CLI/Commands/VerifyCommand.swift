@@ -52,8 +52,18 @@ extension Command {
       } catch let error as LifeboatError {
         if error.code == .unavailable { unavailable = true }
         problem = error.message
+      } catch StorageError.unavailable(let location, let reason) {
+        unavailable = true
+        problem = "storage \(location) unavailable: \(reason)"
       } catch {
         problem = "\(error)"
+      }
+      // verify takes no lock, so a prune running meanwhile may delete a listed backup.
+      if problem != nil, arguments.has("all"),
+        (try? repository.store.head(key: repository.manifestKey(id: id))) == .some(nil)
+      {
+        context.logger.notice("backup \(id) was deleted while verify ran (by prune); skipped")
+        continue
       }
       if problem != nil { failures += 1 }
       let seconds = Date().timeIntervalSince(started)
