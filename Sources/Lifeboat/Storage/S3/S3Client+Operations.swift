@@ -176,7 +176,10 @@ extension S3Client {
     call.headers = [(name: "content-type", value: "application/xml")]
     call.errorMayFollow200 = true
     let response = try send(call)
-    let root = try parseDocument(response, expected: "CompleteMultipartUploadResult", call: call)
+    // moto 5.2.1 names the root CompleteMultipartUploadResponse; S3 names it ...Result.
+    let root = try parseDocument(
+      response, expected: "CompleteMultipartUploadResult",
+      alternative: "CompleteMultipartUploadResponse", call: call)
     return root.text(of: "ETag")
   }
 
@@ -231,9 +234,11 @@ extension S3Client {
   }
 
   private func parseDocument(
-    _ response: HTTPResponse, expected: String, call: S3Call
+    _ response: HTTPResponse, expected: String, alternative: String? = nil, call: S3Call
   ) throws -> S3XMLElement {
-    guard let root = S3XMLElement.parse(response.body), root.name == expected else {
+    guard let root = S3XMLElement.parse(response.body),
+      root.name == expected || root.name == alternative
+    else {
       throw invalidResponse(call, "expected a \(expected) XML document")
     }
     return root

@@ -50,8 +50,8 @@ public struct S3Configuration: Sendable {
   /// At most 5 GiB, the limit of a single PUT.
   public var multipartThreshold: Int64 = 8 << 20
   /// The object size a writer plans its part size for when the caller gives no expected size.
-  /// Writers outgrowing it raise the part size of the remaining parts, so uploads up to 5 TiB
-  /// still fit in 10,000 parts, at the cost of larger buffers.
+  /// The plan doubles each time half of it is written, and the remaining parts grow to match;
+  /// with the defaults, objects up to 4 TiB fit in 10,000 parts (see `S3PartSchedule`).
   public var assumedObjectSize: Int64 = 64 << 30
   /// Keys per ListObjectsV2 page (1 to 1000).
   public var listPageSize: Int = 1000

@@ -55,7 +55,7 @@ public final class S3ObjectStore: ObjectStore, @unchecked Sendable {
   /// Starts a write of `key` whose part size is planned for `expectedSize` bytes.
   ///
   /// Without an expected size, parts are planned for `S3Configuration.assumedObjectSize`
-  /// bytes and grow once the object outgrows it.
+  /// bytes and grow as the object approaches it (see `S3PartSchedule`).
   /// - Throws: `StorageError.invalidKey` for an invalid key, or `S3PartPlanner.TooLargeError`
   ///   when `expectedSize` exceeds 5 TiB, before any request.
   public func makeWriter(key: String, expectedSize: Int64?) throws -> S3ObjectWriter {

@@ -13,8 +13,8 @@ import Foundation
 public final class S3ObjectWriter: ObjectWriter {
   /// The key relative to the store's prefix.
   public let key: String
-  /// The part size of the next part. It grows when the object outgrows the planned size.
-  public private(set) var partSize: Int64
+  /// The size of the next part. It grows when the object outgrows the planned size.
+  public var partSize: Int64 { schedule.partSize }
   /// Bytes written so far.
   public private(set) var bytesWritten: Int64 = 0
 
@@ -35,18 +35,16 @@ public final class S3ObjectWriter: ObjectWriter {
   private let client: S3Client
   private let fullKey: String
   private let threshold: Int64
-  private var plannedSize: Int64
+  private var schedule: S3PartSchedule
   private var state = State.open
   private var buffer: [UInt8] = []
   /// Full parts kept until the object reaches the multipart threshold.
   private var heldParts: [[UInt8]] = []
-  private var partsNumbered = 0
-  private var bytesInNumberedParts: Int64 = 0
   private var uploadId: String?
 
   private let slots: DispatchSemaphore
   private let inFlight = DispatchGroup()
-  private let workers = DispatchQueue(label: "lifeboat.s3.parts", attributes: .concurrent)
+  private let workers: BlockingWorkerPool
   private let lock = NSLock()
   private var uploadedParts: [Int: UploadedPart] = [:]
   private var workerError: Error?
@@ -54,25 +52,25 @@ public final class S3ObjectWriter: ObjectWriter {
 
   init(store: S3ObjectStore, key: String, fullKey: String, expectedSize: Int64?) throws {
     let configuration = store.configuration
-    if let expectedSize, expectedSize > S3PartPlanner.maxObjectSize {
-      throw S3PartPlanner.TooLargeError(size: expectedSize)
-    }
+    schedule = try S3PartSchedule(
+      expectedSize: expectedSize, assumedSize: configuration.assumedObjectSize,
+      configuredPartSize: configuration.partSize)
     self.store = store
     client = store.client
     self.key = key
     self.fullKey = fullKey
     threshold = configuration.multipartThreshold
-    plannedSize = expectedSize ?? configuration.assumedObjectSize
-    partSize = try S3PartPlanner.plan(
-      objectSize: plannedSize, configuredPartSize: configuration.partSize
-    ).partSize
     slots = DispatchSemaphore(value: configuration.partsInFlight)
+    workers = BlockingWorkerPool(threadCount: configuration.partsInFlight, name: "S3 part upload")
   }
 
   deinit {
     // A writer dropped without commit or abort would leave its parts billed.
-    if case .committed = state { return }
-    if uploadId != nil { abort() }
+    if case .committed = state {
+    } else if uploadId != nil {
+      abort()
+    }
+    workers.shutdown()
   }
 
   public func write(_ bytes: UnsafeRawBufferPointer) throws {
@@ -145,35 +143,25 @@ public final class S3ObjectWriter: ObjectWriter {
   /// Hands a full part to the workers, or holds it while the object is below the threshold.
   private func emitFullPart(_ part: [UInt8]) throws {
     if uploadId == nil && bytesWritten < threshold {
+      _ = try numberPart(part)
       heldParts.append(part)
-      numberPart(part)
       return
     }
     try startUploadIfNeeded()
-    numberPart(part)
-    try submit(part, number: partsNumbered)
+    try submit(part, number: numberPart(part))
   }
 
-  /// Assigns the next part number and plans the size of the part after it.
-  private func numberPart(_ part: [UInt8]) {
-    partsNumbered += 1
-    bytesInNumberedParts += Int64(part.count)
-    if bytesWritten >= plannedSize {
-      // The object outgrew its plan: plan for twice the size, so that the remaining parts
-      // still fit in 10,000.
-      plannedSize = min(max(plannedSize * 2, bytesWritten), S3PartPlanner.maxObjectSize)
-    }
-    let remainingParts = S3PartPlanner.maxPartCount - partsNumbered
-    let next = S3PartPlanner.partSize(
-      remainingBytes: plannedSize - bytesInNumberedParts, remainingParts: remainingParts,
-      configuredPartSize: store.configuration.partSize)
-    if next > partSize {
+  /// Returns the part's number, and logs when the schedule raises the next part's size.
+  private func numberPart(_ part: [UInt8]) throws -> Int {
+    let previousSize = schedule.partSize
+    let number = try schedule.addPart(size: Int64(part.count))
+    if schedule.partSize > previousSize {
       client.log(
         .info,
         "S3 upload of \(key) outgrew its planned size; part size raised from "
-          + "\(partSize >> 20) MiB to \(next >> 20) MiB")
-      partSize = next
+          + "\(previousSize >> 20) MiB to \(schedule.partSize >> 20) MiB")
     }
+    return number
   }
 
   private func startUploadIfNeeded() throws {
@@ -186,12 +174,6 @@ public final class S3ObjectWriter: ObjectWriter {
   }
 
   private func submit(_ part: [UInt8], number: Int) throws {
-    guard number <= S3PartPlanner.maxPartCount else {
-      throw S3Error(
-        request: "PUT \(fullKey)", status: nil, code: nil,
-        message: "the upload needs more than 10,000 parts of \(partSize) bytes",
-        isRetryable: false)
-    }
     guard let uploadId else { return }
     slots.wait()
     if let error = firstWorkerError() {
@@ -199,7 +181,7 @@ public final class S3ObjectWriter: ObjectWriter {
       throw error
     }
     inFlight.enter()
-    workers.async { [self] in
+    workers.submit { [self] in
       defer {
         slots.signal()
         inFlight.leave()
@@ -236,17 +218,16 @@ public final class S3ObjectWriter: ObjectWriter {
     if !buffer.isEmpty {
       let last = buffer
       buffer = []
-      numberPart(last)
-      try submit(last, number: partsNumbered)
+      try submit(last, number: numberPart(last))
     }
     inFlight.wait()
     if let error = firstWorkerError() { throw error }
 
     let parts = partsInOrder()
-    guard parts.count == partsNumbered, let uploadId else {
+    guard parts.count == schedule.partCount, let uploadId else {
       throw S3Error(
         request: "POST \(fullKey)", status: nil, code: nil,
-        message: "only \(parts.count) of \(partsNumbered) parts were uploaded",
+        message: "only \(parts.count) of \(schedule.partCount) parts were uploaded",
         isRetryable: false)
     }
     let localETag = Self.multipartETag(parts.map(\.part.md5))

@@ -2,8 +2,9 @@ import Foundation
 
 /// Requests sent per HTTP verb, and how many of them were retries, for metrics.
 ///
-/// Every attempt that goes on the wire counts once; calls the circuit breaker rejects are
-/// counted in `rejectedByBreaker` instead. Thread-safe.
+/// Every attempt counts once; calls the circuit breaker rejects are counted in
+/// `rejectedByBreaker` instead. libcurl resends a request on its own, uncounted, when a
+/// reused keep-alive connection turns out to be closed before any response. Thread-safe.
 public final class S3RequestCounters: @unchecked Sendable {
   private let lock = NSLock()
   private var byMethod: [String: Int] = [:]
