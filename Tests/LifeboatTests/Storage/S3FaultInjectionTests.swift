@@ -192,5 +192,44 @@ extension StorageTests {
       try ranged.read(key: "download", range: 1000...99_999, into: partial)
       #expect(partial.bytes == Array(data[1000...99_999]))
     }
+    @Test(.enabled(if: S3TestServer.isAvailable, "set AWS_ENDPOINT_URL and LIFEBOAT_TEST_BUCKET"))
+    func connectionsReused() throws {
+      let server = try #require(S3TestServer.current)
+      let proxy = try FaultProxy(upstream: server.endpoint)
+      let configuration = server.configuration(endpoint: proxy.url)
+      defer { server.clean(configuration) }
+      let store = try S3ObjectStore(configuration: configuration)
+      for index in 0..<5 {
+        try store.put(key: "reuse-\(index)", data: [UInt8(index)])
+      }
+      #expect(proxy.requests.count == 10)
+      #expect(Set(proxy.clientPorts).count == 1)
+    }
+
+    @Test(.enabled(if: S3TestServer.isAvailable, "set AWS_ENDPOINT_URL and LIFEBOAT_TEST_BUCKET"))
+    func privateCertificateAuthority() throws {
+      let server = try #require(S3TestServer.current)
+      let certificate = try SelfSignedCertificate()
+      let proxy = try FaultProxy(
+        upstream: server.endpoint,
+        tls: (certificate: certificate.certificatePath, key: certificate.keyPath))
+      var configuration = server.configuration(endpoint: proxy.url)
+      defer { server.clean(configuration) }
+
+      let untrusting = try S3ObjectStore(configuration: configuration)
+      let error = #expect(throws: StorageError.self) { try untrusting.get(key: "x") }
+      guard case .unavailable(_, let reason) = error else {
+        Issue.record("expected unavailable, got \(String(describing: error))")
+        return
+      }
+      #expect(reason.contains("TLS certificate of https://127.0.0.1:\(proxy.port) not trusted"))
+      #expect(untrusting.counters.requests("GET") == 1)
+      #expect(proxy.requests.isEmpty)
+
+      configuration.caBundlePath = certificate.certificatePath
+      let trusting = try S3ObjectStore(configuration: configuration)
+      try trusting.put(key: "over-tls", data: [7, 8, 9])
+      #expect(try trusting.get(key: "over-tls") == [7, 8, 9])
+    }
   }
 }

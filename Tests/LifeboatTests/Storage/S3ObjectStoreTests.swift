@@ -332,6 +332,84 @@ extension StorageTests {
       }
     }
 
+    @Test func heldPartsJoinUpload() throws {
+      try withStore({
+        $0.partSize = 5 << 20
+        $0.multipartThreshold = 8 << 20
+      }) { store in
+        // The first part is held until the second one takes the object past the threshold.
+        let data = testBytes(12 << 20, seed: 4)
+        let writer = try store.makeWriter(key: "held", expectedSize: Int64(data.count))
+        try writer.write(Array(data[..<(6 << 20)]))
+        #expect(store.counters.totalRequests == 0)
+        try writer.write(Array(data[(6 << 20)...]))
+        #expect(store.counters.requests("POST") == 1)
+        let info = try writer.commit()
+        #expect(info.size == Int64(data.count))
+        #expect(store.counters.requests("PUT") == 3)
+        #expect(try store.get(key: "held") == data)
+      }
+    }
+
+    @Test func droppedWriterAborts() throws {
+      try withStore({
+        $0.partSize = 5 << 20
+        $0.multipartThreshold = 5 << 20
+      }) { store in
+        do {
+          let writer = try store.makeWriter(key: "dropped", expectedSize: 12 << 20)
+          try writer.write(testBytes(6 << 20))
+          #expect(store.counters.requests("POST") == 1)
+        }
+        // The last reference may be a part upload still running, which then aborts.
+        let deadline = Date().addingTimeInterval(10)
+        while try !store.listMultipartUploads().isEmpty && Date() < deadline {
+          Thread.sleep(forTimeInterval: 0.05)
+        }
+        #expect(try store.listMultipartUploads().isEmpty)
+        #expect(store.counters.requests("DELETE") == 1)
+      }
+    }
+
+    @Test func encryptionAndStorageClass() throws {
+      try withStore({
+        $0.serverSideEncryption = .aes256
+        $0.storageClass = "STANDARD_IA"
+        $0.partSize = 5 << 20
+        $0.multipartThreshold = 5 << 20
+      }) { store in
+        try store.put(key: "small", data: [1, 2, 3])
+        let data = testBytes(6 << 20, seed: 2)
+        try store.put(key: "large", data: data)
+        #expect(try store.get(key: "small") == [1, 2, 3])
+        #expect(try store.get(key: "large") == data)
+      }
+    }
+
+    @Test func sessionPresignedURL() throws {
+      let session = try #require(server.sessionCredentials)
+      try withStore({ $0.credentials = session }) { store in
+        try store.put(key: "session shared", data: [1, 2, 3])
+        let url = try store.presignedURL(key: "session shared", expires: 60)
+        #expect(url.contains("X-Amz-Security-Token="))
+        let directory = NSTemporaryDirectory() + "lifeboat-presign-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        #expect(try runCurl(["-sS", "-f", "-o", directory + "/download", url]) == 0)
+        #expect(FileManager.default.contents(atPath: directory + "/download") == Data([1, 2, 3]))
+      }
+    }
+
+    @Test func invalidKeysRejected() throws {
+      try withStore { store in
+        #expect(throws: StorageError.self) { try store.put(key: "", data: [1]) }
+        let long = String(repeating: "k", count: 1025)
+        #expect(throws: StorageError.self) { try store.head(key: long) }
+        #expect(throws: LifeboatError.self) { try store.presignedURL(key: "k", expires: 0) }
+        #expect(store.counters.totalRequests == 0)
+      }
+    }
+
     private func runCurl(_ arguments: [String]) throws -> Int32 {
       let process = Process()
       process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")

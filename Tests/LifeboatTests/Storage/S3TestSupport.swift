@@ -126,6 +126,7 @@ func closedLocalPort() -> Int {
 /// The fault-injecting HTTP proxy of `Fixtures/fault-proxy.py`, run for one test.
 final class FaultProxy {
   let port: Int
+  let isTLS: Bool
   private let process: Process
   private let input = Pipe()
   private let logPath: String
@@ -138,9 +139,11 @@ final class FaultProxy {
   ///     `cut`, `403`, `pass`).
   ///   - always: the fault for every matching request after `faults` are used up.
   ///   - methods: the verbs faults apply to; empty means all.
-  init(upstream: String?, faults: [String] = [], always: String? = nil, methods: [String] = [])
-    throws
-  {
+  ///   - tls: a PEM certificate and key to serve HTTPS with.
+  init(
+    upstream: String?, faults: [String] = [], always: String? = nil, methods: [String] = [],
+    tls: (certificate: String, key: String)? = nil
+  ) throws {
     let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
       .appendingPathComponent("Fixtures/fault-proxy.py").path
     logPath = NSTemporaryDirectory() + "lifeboat-fault-proxy-\(UUID().uuidString).log"
@@ -149,6 +152,8 @@ final class FaultProxy {
     if !faults.isEmpty { arguments += ["--faults", faults.joined(separator: ",")] }
     if let always { arguments += ["--always", always] }
     if !methods.isEmpty { arguments += ["--methods", methods.joined(separator: ",")] }
+    if let tls { arguments += ["--tls-cert", tls.certificate, "--tls-key", tls.key] }
+    isTLS = tls != nil
 
     process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -180,11 +185,48 @@ final class FaultProxy {
     try? FileManager.default.removeItem(atPath: logPath)
   }
 
-  var url: String { "http://127.0.0.1:\(port)" }
+  var url: String { "\(isTLS ? "https" : "http")://127.0.0.1:\(port)" }
 
   /// Requests the proxy received, as `METHOD path fault`, in order.
   var requests: [String] {
-    guard let text = try? String(contentsOfFile: logPath, encoding: .utf8) else { return [] }
-    return text.split(separator: "\n").map(String.init)
+    entries.map { $0.dropLast().joined(separator: " ") }
   }
+
+  /// The client ports of the requests, in order: one port per TCP connection.
+  var clientPorts: [String] {
+    entries.compactMap(\.last)
+  }
+
+  private var entries: [[String]] {
+    guard let text = try? String(contentsOfFile: logPath, encoding: .utf8) else { return [] }
+    return text.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+  }
+}
+
+/// A self-signed certificate for 127.0.0.1 in a temporary directory, made with `openssl`.
+final class SelfSignedCertificate {
+  let directory: String
+  var certificatePath: String { directory + "/cert.pem" }
+  var keyPath: String { directory + "/key.pem" }
+
+  init() throws {
+    directory = NSTemporaryDirectory() + "lifeboat-tls-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = [
+      "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+      "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+      "-keyout", directory + "/key.pem", "-out", directory + "/cert.pem",
+    ]
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else {
+      throw LifeboatError(.failure, "openssl req failed with status \(process.terminationStatus)")
+    }
+  }
+
+  deinit { try? FileManager.default.removeItem(atPath: directory) }
 }

@@ -14,7 +14,9 @@ Faults, chosen per request:
 
 --faults lists the faults of the first matching requests in order; --always is the fault of
 every matching request after that (default pass). --methods limits both to some verbs.
-Each request is appended to --log as "METHOD path fault".
+Each request is appended to --log as "METHOD path fault client-port"; requests on one
+kept-alive connection share the client port. With --tls-cert and --tls-key the proxy speaks
+HTTPS.
 """
 
 import argparse
@@ -22,6 +24,7 @@ import http.client
 import os
 import signal
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -74,7 +77,7 @@ class Handler(BaseHTTPRequestHandler):
         fault = self.server.plan.next_fault(self.command)
         with self.server.log_lock:
             with open(self.server.log_path, "a") as log:
-                log.write(f"{self.command} {self.path} {fault}\n")
+                log.write(f"{self.command} {self.path} {fault} {self.client_address[1]}\n")
 
         if fault == "reset":
             self.reset()
@@ -167,10 +170,16 @@ def main():
     parser.add_argument("--methods", default="", help="comma-separated verbs faults apply to")
     parser.add_argument("--retry-after", type=int, default=1, help="Retry-After of 503, in s")
     parser.add_argument("--log", required=True, help="file that receives one line per request")
+    parser.add_argument("--tls-cert", help="PEM certificate to serve HTTPS with")
+    parser.add_argument("--tls-key", help="PEM private key of --tls-cert")
     arguments = parser.parse_args()
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
+    if arguments.tls_cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(arguments.tls_cert, arguments.tls_key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     server.plan = FaultPlan(
         [fault for fault in arguments.faults.split(",") if fault],
         arguments.always,
