@@ -116,7 +116,7 @@ public final class CircuitBreaker: @unchecked Sendable {
       currentState = .closed
       message = "circuit breaker closed: probe request succeeded"
     case .open:
-      // A call that started before the breaker opened proves little; the probe decides.
+      // A call that started before the breaker opened proves little, so the probe decides.
       break
     }
   }

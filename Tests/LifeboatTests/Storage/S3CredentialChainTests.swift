@@ -174,7 +174,8 @@ extension StorageTests {
     @Test func configurationFromURL() throws {
       let home = try AWSHome()
       let configuration = try S3Configuration.resolve(
-        url: "s3://my-bucket/backups/db", environment: [
+        url: "s3://my-bucket/backups/db",
+        environment: [
           "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "secret",
           "AWS_ENDPOINT_URL": "http://127.0.0.1:9000", "AWS_REGION": "eu-west-3",
         ], homeDirectory: home.path)
@@ -188,7 +189,8 @@ extension StorageTests {
     @Test func awsEndpointUsesVirtualHosts() throws {
       let home = try AWSHome()
       let configuration = try S3Configuration.resolve(
-        url: "s3://my-bucket", environment: [
+        url: "s3://my-bucket",
+        environment: [
           "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "secret",
           "AWS_REGION": "eu-west-3",
         ], homeDirectory: home.path)

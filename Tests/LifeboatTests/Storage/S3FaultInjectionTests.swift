@@ -12,7 +12,7 @@ extension StorageTests {
     private static let dummyCredentials = AWSCredentials(
       accessKeyId: "AKIAFAULTPROXY000000", secretAccessKey: "not-a-real-secret")
 
-    /// A configuration for `endpoint` that needs no S3 server behind it.
+    /// Returns a configuration for `endpoint` that needs no S3 server behind it.
     private func standaloneConfiguration(endpoint: String) -> S3Configuration {
       var configuration = S3Configuration(
         bucket: "lifeboat-test", prefix: "faults/", region: "us-east-1", endpoint: endpoint,
@@ -112,9 +112,10 @@ extension StorageTests {
       try store.put(key: "retried", data: data)
       // The 503 carries `Retry-After: 1`, which the client waits out.
       #expect(Date().timeIntervalSince(started) >= 1)
-      #expect(proxy.requests.prefix(5).map { $0.split(separator: " ").last } == [
-        "reset", "reset", "503", "500", "pass",
-      ])
+      #expect(
+        proxy.requests.prefix(5).map { $0.split(separator: " ").last } == [
+          "reset", "reset", "503", "500", "pass",
+        ])
       #expect(store.counters.retries == 4)
       #expect(log.messages(.info).filter { $0.hasPrefix("retrying S3 PUT") }.count == 4)
       #expect(try store.get(key: "retried") == data)
@@ -160,12 +161,14 @@ extension StorageTests {
       }
       // Four 503s with `Retry-After: 1`, capped at the 0.1 s maximum delay, then fail-fast.
       #expect(Date().timeIntervalSince(started) < 10)
-      if case .open = store.circuitBreaker.state {} else {
+      if case .open = store.circuitBreaker.state {
+      } else {
         Issue.record("breaker not open: \(store.circuitBreaker.state)")
       }
       #expect(proxy.requests.contains { $0.hasPrefix("DELETE ") && $0.contains("uploadId=") })
 
-      let checker = try S3ObjectStore(configuration: server.configuration(prefix: configuration.prefix))
+      let checker = try S3ObjectStore(
+        configuration: server.configuration(prefix: configuration.prefix))
       #expect(try checker.listMultipartUploads().isEmpty)
       #expect(try checker.head(key: "doomed") == nil)
     }
@@ -187,8 +190,9 @@ extension StorageTests {
 
       let partial = ByteCollector()
       let proxyAgain = try FaultProxy(upstream: server.endpoint, faults: ["cut"], methods: ["GET"])
-      let ranged = try S3ObjectStore(configuration: server.configuration(
-        prefix: configuration.prefix, endpoint: proxyAgain.url))
+      let ranged = try S3ObjectStore(
+        configuration: server.configuration(
+          prefix: configuration.prefix, endpoint: proxyAgain.url))
       try ranged.read(key: "download", range: 1000...99_999, into: partial)
       #expect(partial.bytes == Array(data[1000...99_999]))
     }

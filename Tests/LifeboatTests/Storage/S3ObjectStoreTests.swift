@@ -6,7 +6,7 @@ import Testing
 
 extension StorageTests {
   /// Runs against the S3 server named by the environment (see `S3TestServer`), which enforces
-  /// SigV4; skipped when none is configured.
+  /// SigV4. Skipped when none is configured.
   @Suite(
     .enabled(if: S3TestServer.isAvailable, "set AWS_ENDPOINT_URL and LIFEBOAT_TEST_BUCKET"),
     .timeLimit(.minutes(2)))
@@ -75,7 +75,8 @@ extension StorageTests {
         let listed = try store.list(prefix: "dir/")
         #expect(listed.map(\.key) == keys)
         #expect(listed.map(\.size) == keys.map { Int64($0.utf8.count) })
-        #expect(listed.allSatisfy { $0.lastModified != nil && $0.etag != nil })
+        #expect(listed.allSatisfy { $0.lastModified != nil })
+        #expect(listed.allSatisfy { $0.etag != nil })
         #expect(store.counters.requests("GET") - getsBefore == 3)
         #expect(try store.list(prefix: "").count == 7)
         #expect(try store.list(prefix: "missing/").isEmpty)
@@ -131,7 +132,8 @@ extension StorageTests {
         $0.multipartThreshold = 5 << 20
       }) { store in
         let data = testBytes(12 << 20, seed: 7)
-        let writer = try store.makeWriter(key: "big/archive.tar.gz", expectedSize: Int64(data.count))
+        let writer = try store.makeWriter(
+          key: "big/archive.tar.gz", expectedSize: Int64(data.count))
         #expect(writer.partSize == 5 << 20)
         // Odd chunk sizes cross part boundaries at arbitrary offsets.
         var offset = 0
@@ -186,7 +188,8 @@ extension StorageTests {
 
     @Test func staleUploadsAborted() throws {
       try withStore { store in
-        let uploadId = try store.client.createMultipartUpload(key: store.configuration.prefix + "stale")
+        let uploadId = try store.client.createMultipartUpload(
+          key: store.configuration.prefix + "stale")
         let uploads = try store.listMultipartUploads()
         #expect(uploads.map(\.key) == ["stale"])
         #expect(uploads.map(\.uploadId) == [uploadId])
@@ -274,7 +277,8 @@ extension StorageTests {
         #expect(url.contains("X-Amz-Signature="))
 
         let directory = NSTemporaryDirectory() + "lifeboat-presign-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+          atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let output = directory + "/download"
         #expect(try runCurl(["-sS", "-f", "-o", output, url]) == 0)
@@ -393,7 +397,8 @@ extension StorageTests {
         let url = try store.presignedURL(key: "session shared", expires: 60)
         #expect(url.contains("X-Amz-Security-Token="))
         let directory = NSTemporaryDirectory() + "lifeboat-presign-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+          atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         #expect(try runCurl(["-sS", "-f", "-o", directory + "/download", url]) == 0)
         #expect(FileManager.default.contents(atPath: directory + "/download") == Data([1, 2, 3]))

@@ -134,11 +134,11 @@ final class FaultProxy {
   /// Starts the proxy.
   ///
   /// - Parameters:
-  ///   - upstream: the S3 server to forward to; nil answers every passed request with 502.
+  ///   - upstream: the S3 server to forward to. Without one, forwarded requests get 502.
   ///   - faults: faults for the first matching requests, in order (`503`, `500`, `reset`,
   ///     `cut`, `403`, `pass`).
   ///   - always: the fault for every matching request after `faults` are used up.
-  ///   - methods: the verbs faults apply to; empty means all.
+  ///   - methods: the verbs faults apply to, or all when empty.
   ///   - tls: a PEM certificate and key to serve HTTPS with.
   init(
     upstream: String?, faults: [String] = [], always: String? = nil, methods: [String] = [],

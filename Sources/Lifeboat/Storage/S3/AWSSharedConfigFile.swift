@@ -36,7 +36,7 @@ struct AWSSharedConfigFile {
     }
   }
 
-  /// Reads the file at `path`; nil when it does not exist.
+  /// Reads the file at `path`, or returns nil when it does not exist.
   static func load(path: String) throws -> AWSSharedConfigFile? {
     guard FileManager.default.fileExists(atPath: path) else { return nil }
     guard let data = FileManager.default.contents(atPath: path) else {

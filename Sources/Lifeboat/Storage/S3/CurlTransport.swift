@@ -10,7 +10,7 @@ struct HTTPRequest {
   var headers: [(name: String, value: String)]
   /// The request body, sent with an exact `Content-Length`. Nil sends no body.
   var body: [UInt8]?
-  /// Receives the body of a response with a status in `sinkStatuses`; other bodies are
+  /// Receives the body of a response with a status in `sinkStatuses`. Other bodies are
   /// collected in `HTTPResponse.body`.
   var sink: ByteSink?
   var sinkStatuses: ClosedRange<Int> = 200...299
@@ -49,14 +49,14 @@ struct CurlTransportOptions {
   /// A transfer slower than `lowSpeedLimit` bytes/s for `lowSpeedTime` seconds is aborted.
   var lowSpeedLimit: Int
   var lowSpeedTime: TimeInterval
-  /// Easy handles kept for reuse; each keeps its connections alive.
+  /// Easy handles kept for reuse. Each keeps its connections alive.
   var poolSize: Int
 }
 
 /// HTTP over libcurl easy handles, reused from a small pool so connections stay open.
 ///
-/// TLS peer and host verification are always on. Thread-safe: each transfer holds its own
-/// handle.
+/// TLS peer and host verification are always on. Thread-safe, because each transfer uses a
+/// handle of its own.
 final class CurlTransport: @unchecked Sendable {
   private let options: CurlTransportOptions
   private let lock = NSLock()
@@ -94,8 +94,8 @@ final class CurlTransport: @unchecked Sendable {
     for header in request.headers {
       headerList = curl_slist_append(headerList, "\(header.name): \(header.value)")
     }
-    // libcurl would wait for `100 Continue` before sending large bodies; S3 needs no such
-    // round trip, and some servers never answer it.
+    // libcurl would wait for `100 Continue` before sending large bodies. S3 needs no such
+    // round trip, and some servers never send it.
     headerList = curl_slist_append(headerList, "Expect:")
     defer { curl_slist_free_all(headerList) }
 
@@ -127,7 +127,7 @@ final class CurlTransport: @unchecked Sendable {
     _ = lb_curl_set_string(handle, CURLOPT_URL, request.url)
     _ = lb_curl_set_string(handle, CURLOPT_PROTOCOLS_STR, "http,https")
     _ = lb_curl_set_long(handle, CURLOPT_NOSIGNAL, 1)
-    // The path is already encoded byte by byte; `..`, `.` and `//` are parts of keys.
+    // The path is already encoded byte by byte, and `..`, `.` and `//` are parts of keys.
     _ = lb_curl_set_long(handle, CURLOPT_PATH_AS_IS, 1)
     _ = lb_curl_set_long(handle, CURLOPT_SSL_VERIFYPEER, 1)
     _ = lb_curl_set_long(handle, CURLOPT_SSL_VERIFYHOST, 2)
@@ -155,7 +155,7 @@ final class CurlTransport: @unchecked Sendable {
     default:
       if let body = request.body {
         // UPLOAD sends the body from the read callback with `Content-Length` set from
-        // INFILESIZE; CUSTOMREQUEST then only changes the verb on the request line.
+        // INFILESIZE. CUSTOMREQUEST then only changes the verb on the request line.
         _ = lb_curl_set_long(handle, CURLOPT_UPLOAD, 1)
         _ = lb_curl_set_off(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(body.count))
         _ = lb_curl_set_data_callback(handle, CURLOPT_READFUNCTION, curlReadCallback)
@@ -196,7 +196,7 @@ final class CurlTransport: @unchecked Sendable {
 
 /// The state of one transfer, shared with the libcurl callbacks.
 private final class Transfer {
-  /// Error bodies beyond this size are cut; S3 error documents are a few hundred bytes.
+  /// The size beyond which error bodies are cut. S3 error documents are a few hundred bytes.
   static let maxCollectedErrorBody = 1 << 20
 
   let body: [UInt8]
@@ -231,7 +231,7 @@ private final class Transfer {
     headers.append((name: name, value: value))
   }
 
-  /// Returns the bytes consumed; anything else makes libcurl abort the transfer.
+  /// Returns the bytes consumed. Any other count makes libcurl abort the transfer.
   func receiveBody(_ bytes: UnsafeRawBufferPointer) -> Int {
     if let sink, sinkStatuses.contains(status) {
       do {
@@ -252,7 +252,8 @@ private final class Transfer {
     let count = min(buffer.count, body.count - bodyOffset)
     guard count > 0 else { return 0 }
     body.withUnsafeBytes { source in
-      buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[bodyOffset..<bodyOffset + count]))
+      buffer.copyMemory(
+        from: UnsafeRawBufferPointer(rebasing: source[bodyOffset..<bodyOffset + count]))
     }
     bodyOffset += count
     return count

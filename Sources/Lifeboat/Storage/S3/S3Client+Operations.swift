@@ -22,7 +22,7 @@ struct S3ListPage<Entry> {
 }
 
 /// The S3 REST operations, on full keys (prefix included). They throw `S3Error`,
-/// `CircuitBreaker.OpenError` or a sink's error; the store maps them to `StorageError`.
+/// `CircuitBreaker.OpenError` or a sink's error, which the store maps to `StorageError`.
 extension S3Client {
   /// Headers that set encryption and storage class on new objects.
   var objectCreationHeaders: [(name: String, value: String)] {
@@ -176,14 +176,14 @@ extension S3Client {
     call.headers = [(name: "content-type", value: "application/xml")]
     call.errorMayFollow200 = true
     let response = try send(call)
-    // moto 5.2.1 names the root CompleteMultipartUploadResponse; S3 names it ...Result.
+    // moto 5.2.1 names the root CompleteMultipartUploadResponse, where S3 uses ...Result.
     let root = try parseDocument(
       response, expected: "CompleteMultipartUploadResult",
       alternative: "CompleteMultipartUploadResponse", call: call)
     return root.text(of: "ETag")
   }
 
-  /// Aborts a multipart upload; an upload that no longer exists counts as aborted.
+  /// Aborts a multipart upload. An upload that no longer exists counts as aborted.
   ///
   /// Clean-up bypasses the circuit breaker so that an upload started before the breaker
   /// opened can still be removed, and makes at most 3 attempts.

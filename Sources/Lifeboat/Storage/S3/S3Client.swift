@@ -4,7 +4,7 @@ import LifeboatSigV4
 
 /// Severity of an `S3ObjectStore` log line.
 public enum S3LogLevel: Sendable {
-  /// Each request and its result; verbose.
+  /// Each request and its result.
   case debug
   /// Retries and circuit breaker changes.
   case info
@@ -24,15 +24,15 @@ struct S3Call {
   /// Headers to send and sign, besides `Host` and the signer's own.
   var headers: [(name: String, value: String)] = []
   var body: [UInt8]?
-  /// Receives a successful response's body; nil collects it in the response.
+  /// The sink of a successful response's body. Nil collects the body in the response.
   var sink: ByteSink?
-  /// Statuses that the sink receives; others are collected as error bodies.
+  /// Statuses whose body goes to the sink. Other bodies are collected as error bodies.
   var sinkStatuses: ClosedRange<Int> = 200...299
-  /// Non-2xx statuses that are answers rather than errors, such as 404 on HEAD.
+  /// Non-2xx statuses that are valid responses rather than errors, such as 404 on HEAD.
   var acceptedStatuses: Set<Int> = []
   /// Whether a 200 response may carry an `<Error>` document, as CompleteMultipartUpload's may.
   var errorMayFollow200 = false
-  /// Whether the circuit breaker applies; clean-up calls bypass it.
+  /// Whether the circuit breaker applies. Clean-up calls bypass it.
   var usesBreaker = true
   /// Overrides `S3Configuration.maxAttempts`.
   var maxAttempts: Int?
@@ -94,7 +94,7 @@ final class S3Client: @unchecked Sendable {
     return clockOffsetSeconds
   }
 
-  /// The current time as the server sees it.
+  /// Returns the local time corrected by the offset learnt from `RequestTimeTooSkewed`.
   func signingDate() -> Date { clock().addingTimeInterval(clockOffset) }
 
   /// Sends `call` until it succeeds, fails for good, or runs out of attempts.
@@ -274,12 +274,23 @@ final class S3Client: @unchecked Sendable {
     }
   }
 
-  static func parseISO8601(_ text: String) -> Date? {
+  private static let iso8601Lock = NSLock()
+  private static let iso8601WithFraction: ISO8601DateFormatter = {
     let formatter = ISO8601DateFormatter()
     formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-    if let date = formatter.date(from: text) { return date }
+    return formatter
+  }()
+  private static let iso8601: ISO8601DateFormatter = {
+    let formatter = ISO8601DateFormatter()
     formatter.formatOptions = [.withInternetDateTime]
-    return formatter.date(from: text)
+    return formatter
+  }()
+
+  /// Parses S3's timestamps, such as `2024-06-01T12:00:00.000Z`, with or without fractions.
+  static func parseISO8601(_ text: String) -> Date? {
+    iso8601Lock.lock()
+    defer { iso8601Lock.unlock() }
+    return iso8601WithFraction.date(from: text) ?? iso8601.date(from: text)
   }
 }
 
@@ -294,7 +305,7 @@ extension S3Error {
   }
 }
 
-/// Digests S3 asks for in request headers.
+/// Digests that S3 request headers carry.
 enum S3Checksum {
   /// Returns the Base64 MD5 digest of `bytes`, the value of `Content-MD5`.
   static func contentMD5(_ bytes: [UInt8]) -> String {

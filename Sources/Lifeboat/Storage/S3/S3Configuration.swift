@@ -5,13 +5,13 @@ import LifeboatSigV4
 /// transfers, retries and uploads.
 ///
 /// `resolve(url:environment:)` fills credentials, region and endpoint from the environment and
-/// the AWS shared files; the memberwise defaults suit AWS S3 and S3-compatible servers.
+/// the AWS shared files. The defaults suit AWS S3 and S3-compatible servers.
 public struct S3Configuration: Sendable {
-  /// How the bucket appears in request URLs.
+  /// The place of the bucket name in request URLs.
   public enum AddressingStyle: String, Sendable {
     /// `https://endpoint/bucket/key`: works with every server and any bucket name.
     case path
-    /// `https://bucket.endpoint/key`: AWS's default; needs a DNS-compatible bucket name.
+    /// `https://bucket.endpoint/key`: AWS's default, which needs a DNS-compatible bucket name.
     case virtualHosted
   }
 
@@ -19,19 +19,19 @@ public struct S3Configuration: Sendable {
   public enum ServerSideEncryption: Equatable, Sendable {
     /// `AES256`: keys managed by S3 (SSE-S3).
     case aes256
-    /// `aws:kms`: keys in AWS KMS (SSE-KMS); nil uses the account's default key.
+    /// `aws:kms`: keys in AWS KMS (SSE-KMS). A nil key id uses the account's default key.
     case kms(keyId: String?)
   }
 
   public var bucket: String
-  /// Prepended to every key, exactly as given; usually empty or ending with `/`.
+  /// The key prefix, prepended to every key exactly as given. Usually empty or ending with `/`.
   public var prefix: String
   /// The service URL, such as `https://s3.eu-west-1.amazonaws.com` or `http://127.0.0.1:9000`.
   public var endpoint: String
   public var region: String
   public var addressingStyle: AddressingStyle
   public var credentials: AWSCredentials
-  /// A PEM file of trusted CA certificates; nil uses the system's.
+  /// A PEM file of trusted CA certificates. Nil uses the system's.
   public var caBundlePath: String?
 
   /// Seconds allowed for a TCP and TLS connection to be set up.
@@ -42,16 +42,16 @@ public struct S3Configuration: Sendable {
   public var lowSpeedTime: TimeInterval = 60
 
   /// Bytes per multipart part, unless a larger object needs larger parts. Rounded up to whole
-  /// MiB; at least 5 MiB.
+  /// MiB, and at least 5 MiB.
   public var partSize: Int64 = 8 << 20
-  /// Parts uploaded at once. A writer holds up to `partsInFlight + 1` parts in memory.
+  /// Parts uploaded at once. A writer keeps up to `partsInFlight + 1` parts in memory.
   public var partsInFlight: Int = 2
-  /// Objects of at least this many bytes are uploaded in parts; smaller ones in one PUT.
-  /// At most 5 GiB, the limit of a single PUT.
+  /// The object size from which uploads use parts. Smaller objects go in one PUT, so this is
+  /// at most 5 GiB, the limit of a single PUT.
   public var multipartThreshold: Int64 = 8 << 20
   /// The object size a writer plans its part size for when the caller gives no expected size.
-  /// The plan doubles each time half of it is written, and the remaining parts grow to match;
-  /// with the defaults, objects up to 4 TiB fit in 10,000 parts (see `S3PartSchedule`).
+  /// The plan doubles each time half of it is written, and the remaining parts grow to match.
+  /// With the defaults, objects up to 4 TiB fit in 10,000 parts (see `S3PartSchedule`).
   public var assumedObjectSize: Int64 = 64 << 30
   /// Keys per ListObjectsV2 page (1 to 1000).
   public var listPageSize: Int = 1000
@@ -67,7 +67,7 @@ public struct S3Configuration: Sendable {
   public var breakerCoolDown: TimeInterval = 30
 
   public var serverSideEncryption: ServerSideEncryption?
-  /// `x-amz-storage-class` of new objects (`STANDARD_IA`, `GLACIER_IR`); nil is `STANDARD`.
+  /// `x-amz-storage-class` of new objects (`STANDARD_IA`, `GLACIER_IR`). Nil is `STANDARD`.
   public var storageClass: String?
 
   /// Creates a configuration with default limits.
@@ -175,8 +175,8 @@ public struct S3Configuration: Sendable {
     return host.hasSuffix(".amazonaws.com") || host.hasSuffix(".amazonaws.com.cn")
   }
 
-  /// Whether `bucket` can be a DNS label: lower-case letters, digits and hyphens. Dots are
-  /// excluded because they break TLS wildcard certificates.
+  /// Returns whether `bucket` can be a DNS label: lower-case letters, digits and hyphens.
+  /// Dots are excluded because they break TLS wildcard certificates.
   static func isVirtualHostCompatible(_ bucket: String) -> Bool {
     guard (3...63).contains(bucket.count), !bucket.hasPrefix("-"), !bucket.hasSuffix("-")
     else { return false }

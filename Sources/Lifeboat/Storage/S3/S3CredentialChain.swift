@@ -4,8 +4,8 @@ import LifeboatSigV4
 /// Credentials and connection settings found by `S3CredentialChain`.
 public struct S3ResolvedSettings: Sendable {
   public var credentials: AWSCredentials
-  /// Where the credentials came from (`environment`, `profile default in /root/.aws/credentials`),
-  /// for messages. Never contains a secret.
+  /// The origin of the credentials (`environment`, `profile default in ~/.aws/credentials`),
+  /// for messages. It never contains a secret.
   public var credentialSource: String
   public var region: String?
   public var endpoint: String?
@@ -15,10 +15,12 @@ public struct S3ResolvedSettings: Sendable {
 
 /// Finds AWS credentials and settings the way the AWS CLI does, for the subset lifeboat uses.
 ///
-/// Credentials come from the first of: the explicit value; `AWS_ACCESS_KEY_ID`,
-/// `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`; the profile (`AWS_PROFILE`, else
-/// `default`) in the credentials file (`AWS_SHARED_CREDENTIALS_FILE`, else
-/// `~/.aws/credentials`), then in the config file (`AWS_CONFIG_FILE`, else `~/.aws/config`).
+/// Credentials come from the first source that has them:
+/// 1. the explicit value;
+/// 2. `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`;
+/// 3. the profile (`AWS_PROFILE`, else `default`) in the credentials file
+///    (`AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials`);
+/// 4. the same profile in the config file (`AWS_CONFIG_FILE`, else `~/.aws/config`).
 ///
 /// The region comes from the explicit value, `AWS_REGION`, `AWS_DEFAULT_REGION`, then the
 /// profile's `region`. The endpoint comes from the explicit value, `AWS_ENDPOINT_URL_S3`,
@@ -31,7 +33,7 @@ public struct S3CredentialChain {
   public var environment: [String: String]
   public var homeDirectory: String
 
-  /// Creates a chain over `environment`; `homeDirectory` defaults to its `HOME`.
+  /// Creates a chain over `environment`. `homeDirectory` defaults to its `HOME`.
   public init(environment: [String: String], homeDirectory: String? = nil) {
     self.environment = environment
     self.homeDirectory =

@@ -6,7 +6,7 @@ struct S3Endpoint: Sendable {
   let scheme: String
   /// `host[:port]` of the endpoint, the port only when it is not the scheme's default.
   let authority: String
-  /// The endpoint URL's own path, without a trailing `/`; usually empty.
+  /// The endpoint URL's own path without a trailing `/`, usually empty.
   let basePath: String
   let bucket: String
   let addressingStyle: S3Configuration.AddressingStyle
@@ -41,7 +41,7 @@ struct S3Endpoint: Sendable {
   }
 
   /// Returns the `Host` header and encoded path of a request for `key`, or for the bucket
-  /// itself when `key` is nil. Every byte of the key is encoded once; nothing is normalised.
+  /// itself when `key` is nil. Every byte of the key is encoded once and nothing is normalised.
   func target(key: String?) -> (host: String, path: String) {
     let encodedKey = key.map { SigV4Encoding.encodePath($0.utf8) }
     switch addressingStyle {

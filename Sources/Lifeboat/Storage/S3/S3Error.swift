@@ -1,6 +1,6 @@
 import Foundation
 
-/// A failed S3 request: an error response, a transport failure or an unusable answer.
+/// A failed S3 request: an error response, a transport failure or an unusable response.
 ///
 /// The description names the request (verb and key) and never contains credentials or
 /// signatures.
@@ -45,8 +45,8 @@ public struct S3Error: Error, CustomStringConvertible {
     return text
   }
 
-  /// Whether the failure says the service is unhealthy, which counts against the breaker.
-  /// A 4xx answer from a working service does not.
+  /// Whether the failure shows an unhealthy service, which counts against the breaker.
+  /// A 4xx response from a working service does not.
   var isServiceFailure: Bool {
     if curlCode != nil { return isRetryable }
     guard let status else { return false }
@@ -62,7 +62,7 @@ public struct S3Error: Error, CustomStringConvertible {
   static let retryableStatuses: Set<Int> = [429, 500, 502, 503, 504]
 
   /// Returns whether an error response may succeed when sent again unchanged.
-  /// 400, 403 and 404 answers are final, except for the codes that mean a timeout or
+  /// 400, 403 and 404 responses are final, except for the codes that mean a timeout or
   /// throttling.
   static func isRetryable(status: Int, code: String?) -> Bool {
     if let code, retryableCodes.contains(code) { return true }

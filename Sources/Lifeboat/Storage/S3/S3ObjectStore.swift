@@ -8,7 +8,7 @@ import LifeboatSigV4
 /// Every byte of a key is percent-encoded once and nothing is normalised, so keys may contain
 /// spaces, `+ ~ = & %`, non-ASCII letters, `.`/`..` segments and `//`.
 ///
-/// Requests are retried with exponential backoff and full jitter on 5xx answers, throttling,
+/// Requests are retried with exponential backoff and full jitter on 5xx responses, throttling,
 /// timeouts and dropped connections, and pass through a circuit breaker. Errors leave the
 /// store as `StorageError` (or `LifeboatError(.dataError)` when an upload fails its
 /// verification). Thread-safe.
@@ -30,7 +30,8 @@ public final class S3ObjectStore: ObjectStore, @unchecked Sendable {
     clock: @escaping () -> Date = Date.init
   ) throws {
     try self.init(
-      configuration: configuration, log: log, clock: clock, sleep: { Thread.sleep(forTimeInterval: $0) })
+      configuration: configuration, log: log, clock: clock,
+      sleep: { Thread.sleep(forTimeInterval: $0) })
   }
 
   init(

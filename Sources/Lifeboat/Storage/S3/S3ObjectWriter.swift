@@ -3,8 +3,8 @@ import Foundation
 /// A write to an `S3ObjectStore`: one PUT for small objects, a multipart upload otherwise.
 ///
 /// Bytes are buffered into parts. Objects below `S3Configuration.multipartThreshold` are
-/// sent in one PUT on `commit`; larger ones become a multipart upload whose parts are sent by
-/// up to `partsInFlight` worker threads while the caller keeps writing. `write` blocks while
+/// sent in one PUT on `commit`. Larger ones become a multipart upload, whose parts up to
+/// `partsInFlight` worker threads send while the caller keeps writing. `write` blocks while
 /// all workers are busy, so memory stays at about `(partsInFlight + 1) * partSize` plus the
 /// parts held before the threshold is reached.
 ///
@@ -140,7 +140,8 @@ public final class S3ObjectWriter: ObjectWriter {
 
   // MARK: - Parts
 
-  /// Hands a full part to the workers, or holds it while the object is below the threshold.
+  /// Hands a full part to the workers, or keeps it in memory while the object is below the
+  /// threshold.
   private func emitFullPart(_ part: [UInt8]) throws {
     if uploadId == nil && bytesWritten < threshold {
       _ = try numberPart(part)
@@ -239,7 +240,7 @@ public final class S3ObjectWriter: ObjectWriter {
       return try verify(etag: etag, alternativeETag: localETag)
     } catch let error as S3Error where error.code == "NoSuchUpload" {
       // A retried CompleteMultipartUpload whose first attempt succeeded finds the upload
-      // gone; the object is then checked against the ETag computed from the parts.
+      // gone. The object is then checked against the ETag computed from the parts.
       self.uploadId = nil
       return try verify(etag: localETag, alternativeETag: nil)
     }

@@ -2,7 +2,7 @@ import Foundation
 
 /// Requests sent per HTTP verb, and how many of them were retries, for metrics.
 ///
-/// Every attempt counts once; calls the circuit breaker rejects are counted in
+/// Every attempt counts once, and calls the circuit breaker rejects count in
 /// `rejectedByBreaker` instead. libcurl resends a request on its own, uncounted, when a
 /// reused keep-alive connection turns out to be closed before any response. Thread-safe.
 public final class S3RequestCounters: @unchecked Sendable {

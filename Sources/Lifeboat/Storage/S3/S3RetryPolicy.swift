@@ -4,7 +4,7 @@ import Foundation
 ///
 /// The delay after attempt `n` is uniform in `0 ..< min(maxDelay, baseDelay * 2^(n-1))`, so
 /// clients that failed together spread out instead of retrying in step. A server's
-/// `Retry-After` is a lower bound, capped at `maxDelay` so that one answer cannot stall a backup.
+/// `Retry-After` is a lower bound, capped at `maxDelay` so that one response cannot stall a backup.
 public struct S3RetryPolicy: Sendable {
   /// Attempts per request, the first one included.
   public var maxAttempts: Int
@@ -27,7 +27,7 @@ public struct S3RetryPolicy: Sendable {
   ///
   /// - Parameters:
   ///   - retryAfter: the server's `Retry-After`, if it sent one.
-  ///   - random: a value in `0 ..< 1`; injectable for tests.
+  ///   - random: a value in `0 ..< 1`, injectable for tests.
   public func delay(
     afterAttempt attempt: Int, retryAfter: TimeInterval? = nil,
     random: () -> Double = { Double.random(in: 0..<1) }

@@ -8,7 +8,7 @@ Faults, chosen per request:
   503    503 SlowDown with Retry-After (--retry-after seconds)
   500    500 InternalError
   403    403 AccessDenied
-  reset  read the request, then reset the connection without answering
+  reset  read the request, then reset the connection without a response
   cut    forward, send the status, headers and half the body, then reset the connection
   pass   forward unchanged
 
