@@ -248,6 +248,7 @@ extension StorageTests {
         }
         #expect(reason.contains("bucket \(bucket) does not exist"))
         #expect(store.counters.totalRequests == 1)
+        #expect(throws: StorageError.self) { try store.delete(key: "x") }
       }
     }
 

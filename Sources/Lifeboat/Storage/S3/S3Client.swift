@@ -173,15 +173,19 @@ final class S3Client: @unchecked Sendable {
       return .failure(transportError(outcome, call: call))
     }
     let isSuccess = (200...299).contains(response.status)
-    if isSuccess || call.acceptedStatuses.contains(response.status) {
-      if isSuccess, call.errorMayFollow200, let root = S3XMLElement.parse(response.body),
-        root.name == "Error"
-      {
+    let root = S3XMLElement.parse(response.body)
+    let errorCode = root?.name == "Error" ? root?.text(of: "Code") : nil
+    if isSuccess {
+      if call.errorMayFollow200 && root?.name == "Error" {
         return .failure(responseError(response, root: root, call: call))
       }
       return .success(response)
     }
-    return .failure(responseError(response, root: S3XMLElement.parse(response.body), call: call))
+    // A missing bucket is an error even where a missing key is an accepted response.
+    if call.acceptedStatuses.contains(response.status) && errorCode != "NoSuchBucket" {
+      return .success(response)
+    }
+    return .failure(responseError(response, root: root, call: call))
   }
 
   private func perform(_ call: S3Call, payloadHash: String) -> HTTPOutcome {

@@ -65,11 +65,9 @@ public final class S3ObjectWriter: ObjectWriter {
   }
 
   deinit {
-    // A writer dropped without commit or abort would leave its parts billed.
-    if case .committed = state {
-    } else if uploadId != nil {
-      abort()
-    }
+    // A writer dropped without commit or abort would leave its parts billed. A completed
+    // upload has no upload id any more.
+    if uploadId != nil { abort() }
     workers.shutdown()
   }
 
