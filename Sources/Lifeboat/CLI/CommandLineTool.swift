@@ -2,7 +2,7 @@ import Foundation
 
 /// The `lifeboat` command: picks the subcommand, runs it and maps every error to an exit status.
 public enum CommandLineTool {
-  static let commands: [Command] = [.backup, .list, .restore, .verify, .prune, .unlock, .version]
+  static let commands: [Command] = [.backup, .list, .restore, .verify, .prune, .unlock, .share, .version]
 
   static let overview = """
     lifeboat: backup and disaster recovery for a SQLite application, its config and logs.
@@ -16,6 +16,7 @@ public enum CommandLineTool {
       verify     re-read backups and check every checksum and the database's integrity
       prune      delete the backups a retention policy does not keep, and leftovers
       unlock     remove the repository lock of a run that is gone
+      share      print a presigned URL to download a backup from S3 without credentials
       version    print the version
       help       show help for a command: lifeboat help <command>
 

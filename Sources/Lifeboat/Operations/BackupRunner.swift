@@ -41,7 +41,17 @@ public final class BackupRunner {
     logger.info("backup started", [("repository", .string(repository.store.location))])
 
     let archiveKey = repository.archiveKey(id: id, compression: compression.format)
-    let writer = try repository.store.makeWriter(key: archiveKey)
+    let writer: ObjectWriter
+    if let hinted = repository.store as? SizeHintedObjectStore {
+      // The sources' total size bounds the compressed archive (tar adds about 1 KiB a file).
+      let estimate = SnapshotBuilder(plan: plan, tar: TarWriter(sink: DiscardingSink()), logger: Logger.disabled())
+      estimate.listOnly = true
+      let files = (try? estimate.run())?.files ?? []
+      let bound = files.reduce(Int64(1 << 20)) { $0 + $1.size + 1024 }
+      writer = try hinted.makeWriter(key: archiveKey, sizeHint: bound)
+    } else {
+      writer = try repository.store.makeWriter(key: archiveKey)
+    }
     var committed = false
     defer { if !committed { writer.abort() } }
 

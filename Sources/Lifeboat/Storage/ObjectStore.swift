@@ -84,6 +84,13 @@ public final class ByteCollector: ByteSink {
   public func finish() throws {}
 }
 
+/// A store that plans a streaming write better when it knows roughly how large it will be,
+/// such as S3, whose multipart part size must keep an upload within 10,000 parts.
+public protocol SizeHintedObjectStore: ObjectStore {
+  /// Starts a streaming write of `key`; `sizeHint` is an upper bound of its size, if known.
+  func makeWriter(key: String, sizeHint: Int64?) throws -> ObjectWriter
+}
+
 /// A sink that drops everything written to it.
 public final class DiscardingSink: ByteSink {
   public init() {}
