@@ -2,7 +2,7 @@ import Foundation
 
 /// The `lifeboat` command: picks the subcommand, runs it and maps every error to an exit status.
 public enum CommandLineTool {
-  static let commands: [Command] = [.backup, .list, .restore, .verify, .version]
+  static let commands: [Command] = [.backup, .list, .restore, .verify, .health, .version]
 
   static let overview = """
     lifeboat: backup and disaster recovery for a SQLite application, its config and logs.
@@ -14,6 +14,7 @@ public enum CommandLineTool {
       list       list the backups in the repository
       restore    restore a backup into a directory after verifying it
       verify     re-read backups and check every checksum and the database's integrity
+      health     check storage, backup age, lock, spool space; exit 0, 1 or 2
       version    print the version
       help       show help for a command: lifeboat help <command>
 
@@ -76,16 +77,23 @@ public enum CommandLineTool {
       return usageFailure("\(error)", usage: command.usage)
     }
 
-    let context = CommandContext(arguments: parsed, environment: environment, output: .standardOutput)
+    let context = CommandContext(
+      arguments: parsed, environment: environment, output: .standardOutput, command: command.name)
+    let status: Int32
+    var failure: LifeboatError?
     do {
-      return try command.run(context)
+      status = try command.run(context)
     } catch let error as UsageError {
-      return usageFailure(error.message, usage: "usage: \(command.usage)\nRun 'lifeboat \(command.name) --help' for options.")
+      failure = LifeboatError(.usage, error.message)
+      status = usageFailure(error.message, usage: "usage: \(command.usage)\nRun 'lifeboat \(command.name) --help' for options.")
     } catch {
-      let failure = operatorError(error)
-      report(failure, logger: context.logger)
-      return failure.code.rawValue
+      let operatorFailure = operatorError(error)
+      report(operatorFailure, logger: context.logger)
+      failure = operatorFailure
+      status = operatorFailure.code.rawValue
     }
+    if command.isMonitored { context.finishRun(exitCode: status, error: failure) }
+    return status
   }
 
   /// Turns any error into the operator-facing form.

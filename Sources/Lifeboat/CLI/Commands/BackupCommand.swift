@@ -19,6 +19,7 @@ extension Command {
       OptionSpec("part-size", value: "SIZE", help: "S3 multipart part size (default 16MiB, at least 5MiB)"),
       OptionSpec("parts-in-flight", value: "N", help: "S3 parts uploaded at once (default 2)"),
       OptionSpec("json", help: "print the summary as JSON on stdout"),
+      OptionSpec("metrics-file", value: "FILE", help: "update this Prometheus textfile when the run ends"),
     ] + CommonOptions.repository + CommonOptions.logging,
     maxPositionals: 0,
     examples: [
@@ -30,7 +31,8 @@ extension Command {
       (files changed, vanished or could not be read; the summary lists them), other values on
       failure (see 'lifeboat help').
       """,
-    run: runBackup)
+    run: runBackup,
+    isMonitored: true)
 
   private static func runBackup(_ context: CommandContext) throws -> Int32 {
     let configuration = try context.configuration()
@@ -40,19 +42,29 @@ extension Command {
     let compression = try compressionOptions(configuration)
     let repository = try context.openRepository(create: true)
 
-    let host = configuration.string("backup.host") ?? ProcessInfo.processInfo.hostName
     let runner = BackupRunner(
       plan: plan, repository: repository, compression: compression,
-      host: host.split(separator: ".").first.map(String.init) ?? host, logger: logger)
+      host: try context.hostName(), logger: logger)
+    runner.faults = try context.faults()
+    defer { context.report.backupID = runner.backupID }
     let progress = ProgressLine(enabled: isatty(STDERR_FILENO) != 0 && logger.level <= .info && !context.arguments.has("quiet"))
     runner.progress = { progress.update(bytes: $0) }
     let summary = try runner.run()
     progress.clear()
+    context.report.status = RunStatus(backupStatus: summary.status)
+    context.report.bytesRead = summary.bytesRead
+    context.report.bytesWritten = summary.archiveBytes
+    context.report.files = summary.fileCount
+    if !summary.warnings.isEmpty {
+      let paths = summary.warnings.prefix(5).map(\.path).joined(separator: ", ")
+      let more = summary.warnings.count > 5 ? " and \(summary.warnings.count - 5) more" : ""
+      context.report.error = "\(summary.warnings.count) warning(s): \(paths)\(more)"
+    }
 
     if context.arguments.has("json") {
       let warnings = summary.warnings.map { "{\"path\":\(JSONText.quote($0.path)),\"message\":\(JSONText.quote($0.message))}" }
       context.print(
-        "{\"id\":\(JSONText.quote(summary.id)),\"status\":\(JSONText.quote(summary.status)),\"archive\":\(JSONText.quote(summary.archiveKey)),\"archive_bytes\":\(summary.archiveBytes),\"bytes_read\":\(summary.bytesRead),\"files\":\(summary.fileCount),\"duration_s\":\(String(format: "%.3f", summary.duration)),\"warnings\":[\(warnings.joined(separator: ","))]}")
+        "{\"id\":\(JSONText.quote(summary.id)),\"status\":\(JSONText.quote(summary.status)),\"archive\":\(JSONText.quote(summary.archiveKey)),\"archive_bytes\":\(summary.archiveBytes),\"bytes_read\":\(summary.bytesRead),\"files\":\(summary.fileCount),\"duration_s\":\(String(format: "%.3f", summary.duration)),\"requests\":\(summary.requests.json),\"warnings\":[\(warnings.joined(separator: ","))]}")
     } else if !context.arguments.has("quiet") {
       context.print(
         "backup \(summary.id) \(summary.status): \(summary.fileCount) files, \(formatBytes(summary.bytesRead)) read, \(formatBytes(summary.archiveBytes)) stored in \(String(format: "%.1f", summary.duration)) s")
@@ -67,7 +79,7 @@ extension Command {
       ("bytes_read", .int(summary.bytesRead)), ("archive_bytes", .int(summary.archiveBytes)),
       ("files", .int(Int64(summary.fileCount))), ("warnings", .int(Int64(summary.warnings.count))),
       ("duration_s", .double(summary.duration)),
-    ])
+    ] + summary.requests.logFields)
     return summary.status == "complete" ? 0 : LifeboatError.Code.partial.rawValue
   }
 
