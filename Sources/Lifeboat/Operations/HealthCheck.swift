@@ -161,8 +161,9 @@ public struct HealthCheck {
   /// Inspects the lock file without taking the lock, which could make a starting backup fail
   /// as "lock held". /proc/locks lists the locks that processes have taken, with their pids.
   ///
-  /// NOTE: assumes the run lock is an flock or POSIX lock on `[health] lock_file`, and that its
-  /// mtime is when the lock was taken. Without a configured path the check is skipped as healthy.
+  /// NOTE: assumes the run lock is an flock or POSIX lock on `[health] lock_file`, taken when the
+  /// holding process started (as `flock -n FILE lifeboat …` does). Without a configured path the
+  /// check is skipped as healthy.
   func checkLock() -> HealthCheckResult {
     guard let lockFile else {
       return HealthCheckResult(
@@ -180,8 +181,11 @@ public struct HealthCheck {
     guard let holder = HealthCheck.lockHolder(device: UInt64(info.st_dev), inode: UInt64(info.st_ino)) else {
       return HealthCheckResult(name: "lock", status: .healthy, reason: "\(lockFile) is not held")
     }
-    let age = max(0, now.timeIntervalSince1970 - Double(info.st_mtim.tv_sec))
-    let held = "\(lockFile) is held by pid \(holder) since \(formatDuration(age)) ago"
+    // The holder's start time, else the file's mtime, which a lock taken on an existing file
+    // (flock(1), for one) does not change.
+    let since = HealthCheck.processStartTime(holder)?.timeIntervalSince1970 ?? Double(info.st_mtim.tv_sec)
+    let age = max(0, now.timeIntervalSince1970 - since)
+    let held = "\(lockFile) is held by pid \(holder), running for \(formatDuration(age))"
     if age > maxAge {
       return HealthCheckResult(
         name: "lock", status: .degraded,
@@ -207,6 +211,24 @@ public struct HealthCheck {
       return Int(fields[4])
     }
     return nil
+  }
+
+  /// Returns when process `pid` started, from field 22 of /proc/PID/stat (clock ticks after boot)
+  /// and `btime` in /proc/stat, or nil when either cannot be read.
+  static func processStartTime(_ pid: Int) -> Date? {
+    guard let statBytes = readWholeFile("/proc/\(pid)/stat"), let systemBytes = readWholeFile("/proc/stat")
+    else { return nil }
+    let stat = String(decoding: statBytes, as: UTF8.self)
+    // Field 2, the command name in parentheses, may contain spaces: count fields after its end.
+    guard let nameEnd = stat.lastIndex(of: ")") else { return nil }
+    let fields = stat[stat.index(after: nameEnd)...].split(separator: " ")
+    let bootLine = String(decoding: systemBytes, as: UTF8.self).split(separator: "\n")
+      .first { $0.hasPrefix("btime ") }
+    let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
+    guard fields.count > 19, let ticks = Double(fields[19]), ticksPerSecond > 0,
+      let boot = bootLine.flatMap({ Double($0.dropFirst("btime ".count)) })
+    else { return nil }
+    return Date(timeIntervalSince1970: boot + ticks / ticksPerSecond)
   }
 
   // MARK: Spool space
