@@ -63,7 +63,7 @@ public struct HealthCheck {
       let elapsed = Date().timeIntervalSince(started)
       results.append(HealthCheckResult(
         name: "storage", status: .healthy,
-        reason: "\(opened.store.location) answered a listing in \(String(format: "%.2f", elapsed)) s: \(ids.count) backup(s)"))
+        reason: "\(opened.store.location) listed in \(String(format: "%.2f", elapsed)) s: \(ids.count) backup(s)"))
     } catch {
       results.append(HealthCheckResult(
         name: "storage", status: .unhealthy, reason: "\(error)"))

@@ -17,7 +17,7 @@ extension Command {
     ],
     details: """
       Each check prints as healthy, degraded or unhealthy with its reason:
-        storage      the repository answers a listing
+        storage      the repository can be listed
         backup_age   the newest valid complete backup is within max_age ([health] max_age)
         lock         the lock file ([health] lock_file) is not held longer than max_age
         spool_space  the spool directory has room for the database copies and min_free_space
