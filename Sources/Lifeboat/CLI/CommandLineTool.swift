@@ -2,7 +2,9 @@ import Foundation
 
 /// The `lifeboat` command: picks the subcommand, runs it and maps every error to an exit status.
 public enum CommandLineTool {
-  static let commands: [Command] = [.backup, .list, .restore, .verify, .prune, .unlock, .share, .version]
+  static let commands: [Command] = [
+    .backup, .list, .restore, .verify, .prune, .unlock, .share, .health, .version,
+  ]
 
   static let overview = """
     lifeboat: backup and disaster recovery for a SQLite application, its config and logs.
@@ -17,6 +19,7 @@ public enum CommandLineTool {
       prune      delete the backups a retention policy does not keep, and leftovers
       unlock     remove the repository lock of a run that is gone
       share      print a presigned URL to download a backup from S3 without credentials
+      health     check storage, backup age, lock, spool space; exit 0, 1 or 2
       version    print the version
       help       show help for a command: lifeboat help <command>
 
@@ -82,16 +85,23 @@ public enum CommandLineTool {
       return usageFailure("\(error)", usage: command.usage)
     }
 
-    let context = CommandContext(arguments: parsed, environment: environment, output: .standardOutput)
+    let context = CommandContext(
+      arguments: parsed, environment: environment, output: .standardOutput, command: command.name)
+    let status: Int32
+    var failure: LifeboatError?
     do {
-      return try command.run(context)
+      status = try command.run(context)
     } catch let error as UsageError {
-      return usageFailure(error.message, usage: "usage: \(command.usage)\nRun 'lifeboat \(command.name) --help' for options.")
+      failure = LifeboatError(.usage, error.message)
+      status = usageFailure(error.message, usage: "usage: \(command.usage)\nRun 'lifeboat \(command.name) --help' for options.")
     } catch {
-      let failure = operatorError(error)
-      report(failure, logger: context.logger)
-      return failure.code.rawValue
+      let operatorFailure = operatorError(error)
+      report(operatorFailure, logger: context.logger)
+      failure = operatorFailure
+      status = operatorFailure.code.rawValue
     }
+    if command.isMonitored { context.finishRun(exitCode: status, error: failure) }
+    return status
   }
 
   /// Turns any error into the operator-facing form.

@@ -38,6 +38,8 @@ public struct SettingSpec: Sendable {
   /// The command-line option, without leading dashes, where there is one.
   public var flag: String?
   public var help: String
+  /// A second environment variable for the setting, read when `environmentName` is unset.
+  public var environmentAlias: String? = nil
 
   public var name: String { "\(section).\(key)" }
   /// `LIFEBOAT_<SECTION>_<KEY>`; repeated settings take a `:`-separated list there, as PATH does.
@@ -151,6 +153,56 @@ public enum SettingsSchema {
     SettingSpec(
       section: "lock", key: "directory", kind: .path, repeats: false, flag: nil,
       help: "directory of the local lock files (default /run/lock/lifeboat, else one under $TMPDIR)"),
+
+    SettingSpec(
+      section: "metrics", key: "file", kind: .path, repeats: false, flag: "metrics-file",
+      help: "Prometheus textfile that backup, verify and prune update (node_exporter textfile collector)"),
+
+    SettingSpec(
+      section: "health", key: "max_age", kind: .duration, repeats: false, flag: "max-age",
+      help: "'lifeboat health' is unhealthy when the newest complete backup is older (default 26h)"),
+    SettingSpec(
+      section: "health", key: "min_free_space", kind: .size, repeats: false, flag: nil,
+      help: "'lifeboat health' is degraded when the spool directory has less free space"),
+    SettingSpec(
+      section: "health", key: "lock_file", kind: .path, repeats: false, flag: nil,
+      help: "lock file that backup runs hold, which 'lifeboat health' inspects (default: not checked)"),
+
+    SettingSpec(
+      section: "alert", key: "on", kind: .string, repeats: false, flag: nil,
+      help: "outcomes that send an alert: failure, partial, warnings, success (default failure)"),
+    SettingSpec(
+      section: "alert", key: "webhook_url", kind: .string, repeats: false, flag: nil,
+      help: "URL that receives a JSON POST per alert (Slack-compatible 'text' field)"),
+    SettingSpec(
+      section: "alert", key: "smtp_url", kind: .string, repeats: false, flag: nil,
+      help: "mail server for alert email: smtp://host:port, or smtps:// for TLS from the start"),
+    SettingSpec(
+      section: "alert", key: "smtp_from", kind: .string, repeats: false, flag: nil,
+      help: "sender address of alert email"),
+    SettingSpec(
+      section: "alert", key: "smtp_to", kind: .string, repeats: true, flag: nil,
+      help: "recipient address of alert email (repeatable)"),
+    SettingSpec(
+      section: "alert", key: "smtp_user", kind: .string, repeats: false, flag: nil,
+      help: "user name for SMTP authentication"),
+    SettingSpec(
+      section: "alert", key: "smtp_password", kind: .string, repeats: false, flag: nil,
+      help: "password for SMTP authentication; redacted from all output"),
+    SettingSpec(
+      section: "alert", key: "smtp_tls", kind: .choice(["try", "require", "off"]), repeats: false,
+      flag: nil, help: "STARTTLS on smtp:// URLs: try (default), require, or off"),
+    SettingSpec(
+      section: "alert", key: "min_interval", kind: .duration, repeats: false, flag: nil,
+      help: "send at most one alert per command and outcome in this time (default 1h)"),
+    SettingSpec(
+      section: "alert", key: "state_dir", kind: .path, repeats: false, flag: nil,
+      help: "directory of the alert rate-limit state (default /var/lib/lifeboat, else $TMPDIR)"),
+
+    SettingSpec(
+      section: "faults", key: "inject", kind: .string, repeats: false, flag: nil,
+      help: "drills only: fail a share of calls on purpose, e.g. put:0.1,get:0.05,read:0.01,seed:42",
+      environmentAlias: "LIFEBOAT_FAULTS"),
 
     SettingSpec(
       section: "log", key: "format", kind: .choice(["auto", "text", "json"]), repeats: false,

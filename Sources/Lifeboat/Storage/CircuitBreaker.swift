@@ -42,6 +42,14 @@ public final class CircuitBreaker: @unchecked Sendable {
   private var currentState: State = .closed
   private var consecutiveFailures = 0
   private var probeStarted: Date?
+  private var openCount = 0
+
+  /// Times the breaker opened since it was created.
+  public var openings: Int {
+    lock.lock()
+    defer { lock.unlock() }
+    return openCount
+  }
 
   /// Creates a closed breaker.
   ///
@@ -134,6 +142,7 @@ public final class CircuitBreaker: @unchecked Sendable {
     switch currentState {
     case .closed:
       if consecutiveFailures >= threshold {
+        openCount += 1
         currentState = .open(until: now.addingTimeInterval(coolDown))
         message =
           "circuit breaker opened after \(consecutiveFailures) consecutive failures; "
@@ -141,6 +150,7 @@ public final class CircuitBreaker: @unchecked Sendable {
       }
     case .halfOpen:
       probeStarted = nil
+      openCount += 1
       currentState = .open(until: now.addingTimeInterval(coolDown))
       message =
         "circuit breaker opened again: probe request failed; "

@@ -50,10 +50,19 @@ public protocol ObjectStore: AnyObject {
   /// The default does nothing and returns 0, so a decorator must forward this call to the store
   /// it wraps, or the uploads of that store are never cleaned up.
   func abortStaleUploads(olderThan age: TimeInterval, dryRun: Bool) throws -> Int
+
+  /// Starts a streaming write of `key` whose size is at most about `sizeHint` bytes. S3 plans
+  /// its multipart part size from it, to stay within 10,000 parts. The default ignores the hint,
+  /// so a decorator must forward this call too.
+  func makeWriter(key: String, sizeHint: Int64?) throws -> ObjectWriter
 }
 
 extension ObjectStore {
   public func abortStaleUploads(olderThan age: TimeInterval, dryRun: Bool) throws -> Int { 0 }
+
+  public func makeWriter(key: String, sizeHint: Int64?) throws -> ObjectWriter {
+    try makeWriter(key: key)
+  }
 
   /// Stores `data` under `key` in one write.
   @discardableResult
@@ -82,13 +91,6 @@ public final class ByteCollector: ByteSink {
   public init() {}
   public func write(_ buffer: UnsafeRawBufferPointer) throws { bytes.append(contentsOf: buffer) }
   public func finish() throws {}
-}
-
-/// A store that plans a streaming write better when it knows roughly how large it will be,
-/// such as S3, whose multipart part size must keep an upload within 10,000 parts.
-public protocol SizeHintedObjectStore: ObjectStore {
-  /// Starts a streaming write of `key`; `sizeHint` is an upper bound of its size, if known.
-  func makeWriter(key: String, sizeHint: Int64?) throws -> ObjectWriter
 }
 
 /// A sink that drops everything written to it.

@@ -61,10 +61,22 @@ extension StoreFactory {
   }
 }
 
-extension S3ObjectStore: SizeHintedObjectStore {
+extension S3ObjectStore: RetryReporting, CircuitBreakerReporting {
   public func makeWriter(key: String, sizeHint: Int64?) throws -> ObjectWriter {
     try makeWriter(key: key, expectedSize: sizeHint)
   }
+
+  public var retryCount: Int { counters.retries }
+
+  public var breakerState: CircuitBreakerState {
+    switch circuitBreaker.state {
+    case .closed: return .closed
+    case .halfOpen: return .halfOpen
+    case .open: return .open
+    }
+  }
+
+  public var breakerOpenings: Int { circuitBreaker.openings }
 }
 
 extension S3ObjectStore {

@@ -21,6 +21,7 @@ extension Command {
       OptionSpec("dry-run", short: "n", help: "list what would be archived, with sizes; read and store nothing"),
       OptionSpec("json", help: "print the summary as JSON on stdout"),
       OptionSpec("prune", help: "after a successful backup, prune with the --keep-* rules or [retention]"),
+      OptionSpec("metrics-file", value: "FILE", help: "update this Prometheus textfile when the run ends"),
     ] + CommonOptions.retention + CommonOptions.repository + CommonOptions.logging,
     maxPositionals: 0,
     examples: [
@@ -37,7 +38,8 @@ extension Command {
       backup failed or is partial. A failed prune makes the exit status that of the failure,
       though the backup stays stored.
       """,
-    run: runBackup)
+    run: runBackup,
+    isMonitored: true)
 
   private static func runBackup(_ context: CommandContext) throws -> Int32 {
     let configuration = try context.configuration()
@@ -53,10 +55,11 @@ extension Command {
     let lock = try context.lock(repository, command: "backup")
     defer { lock.release() }
 
-    let host = configuration.string("backup.host") ?? ProcessInfo.processInfo.hostName
     let runner = BackupRunner(
       plan: plan, repository: repository, compression: compression,
-      host: host.split(separator: ".").first.map(String.init) ?? host, logger: logger)
+      host: try context.hostName(), logger: logger)
+    runner.faults = try context.faults()
+    defer { context.report.backupID = runner.backupID }
     let showProgress = isatty(STDERR_FILENO) != 0 && logger.level <= .info && !context.arguments.has("quiet")
     let progress = ProgressLine(enabled: showProgress)
     if showProgress {
@@ -72,6 +75,15 @@ extension Command {
     let summary = try runner.run()
     ExitActions.interruptionNote = nil
     progress.clear()
+    context.report.status = RunStatus(backupStatus: summary.status)
+    context.report.bytesRead = summary.bytesRead
+    context.report.bytesWritten = summary.archiveBytes
+    context.report.files = summary.fileCount
+    if !summary.warnings.isEmpty {
+      let paths = summary.warnings.prefix(5).map(\.path).joined(separator: ", ")
+      let more = summary.warnings.count > 5 ? " and \(summary.warnings.count - 5) more" : ""
+      context.report.error = "\(summary.warnings.count) warning(s): \(paths)\(more)"
+    }
 
     var pruneReport: PruneReport?
     var pruneError: Error?
@@ -91,7 +103,7 @@ extension Command {
       let warnings = summary.warnings.map { "{\"path\":\(JSONText.quote($0.path)),\"message\":\(JSONText.quote($0.message))}" }
       let pruneField = pruneReport.map { ",\"prune\":\(PruneOutput.json($0))" } ?? ""
       context.print(
-        "{\"id\":\(JSONText.quote(summary.id)),\"status\":\(JSONText.quote(summary.status)),\"archive\":\(JSONText.quote(summary.archiveKey)),\"archive_bytes\":\(summary.archiveBytes),\"bytes_read\":\(summary.bytesRead),\"files\":\(summary.fileCount),\"duration_s\":\(String(format: "%.3f", summary.duration)),\"warnings\":[\(warnings.joined(separator: ","))]\(pruneField)}")
+        "{\"id\":\(JSONText.quote(summary.id)),\"status\":\(JSONText.quote(summary.status)),\"archive\":\(JSONText.quote(summary.archiveKey)),\"archive_bytes\":\(summary.archiveBytes),\"bytes_read\":\(summary.bytesRead),\"files\":\(summary.fileCount),\"duration_s\":\(String(format: "%.3f", summary.duration)),\"requests\":\(summary.requests.json),\"warnings\":[\(warnings.joined(separator: ","))]\(pruneField)}")
     } else if !context.arguments.has("quiet") {
       context.print(
         "backup \(summary.id) \(summary.status): \(summary.fileCount) files, \(formatBytes(summary.bytesRead)) read, \(formatBytes(summary.archiveBytes)) stored in \(String(format: "%.1f", summary.duration)) s")
@@ -106,7 +118,7 @@ extension Command {
       ("bytes_read", .int(summary.bytesRead)), ("archive_bytes", .int(summary.archiveBytes)),
       ("files", .int(Int64(summary.fileCount))), ("warnings", .int(Int64(summary.warnings.count))),
       ("duration_s", .double(summary.duration)),
-    ])
+    ] + summary.requests.logFields)
 
     if let pruneReport, !context.arguments.has("json") {
       PruneOutput.print(pruneReport, context: context)

@@ -30,7 +30,7 @@ extension Command {
     }
     _ = try context.configuration()
     let repository = try context.openRepository(create: false)
-    guard let store = repository.store as? S3ObjectStore else {
+    guard let store = repository.store.layer(S3ObjectStore.self) else {
       throw LifeboatError(
         .usage, "share needs an S3 repository; \(repository.store.location) is a local directory",
         hint: "copy the archive file from the repository directory instead")

@@ -10,6 +10,7 @@ extension Command {
       OptionSpec("quick", help: "only check that each archive exists with the size in its manifest"),
       OptionSpec("json", help: "print one JSON object per backup on stdout"),
       OptionSpec("spool-dir", value: "DIR", help: "directory for the temporary database copy"),
+      OptionSpec("metrics-file", value: "FILE", help: "update this Prometheus textfile when the run ends"),
     ] + CommonOptions.repository + CommonOptions.logging,
     maxPositionals: 1,
     examples: [
@@ -21,7 +22,8 @@ extension Command {
       manifest, and PRAGMA integrity_check on the database copy. Exit status 0 only when every
       checked backup is intact, 65 when one is damaged.
       """,
-    run: runVerify)
+    run: runVerify,
+    isMonitored: true)
 
   private static func runVerify(_ context: CommandContext) throws -> Int32 {
     let configuration = try context.configuration()
@@ -65,7 +67,10 @@ extension Command {
         context.logger.notice("backup \(id) was deleted while verify ran (by prune); skipped")
         continue
       }
-      if problem != nil { failures += 1 }
+      if let problem {
+        failures += 1
+        if context.report.error == nil { context.report.error = "backup \(id): \(problem)" }
+      }
       let seconds = Date().timeIntervalSince(started)
       if arguments.has("json") {
         context.print(
@@ -78,6 +83,8 @@ extension Command {
     }
     if failures > 0 {
       context.logger.error("\(failures) of \(ids.count) backup(s) failed verification")
+      context.report.error = "\(failures) of \(ids.count) backup(s) failed verification; first: "
+        + (context.report.error ?? "")
       return unavailable ? LifeboatError.Code.unavailable.rawValue : LifeboatError.Code.dataError.rawValue
     }
     context.logger.info("verify finished", [("backups", .int(Int64(ids.count)))])

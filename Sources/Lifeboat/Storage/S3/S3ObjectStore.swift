@@ -12,8 +12,10 @@ import LifeboatSigV4
 /// timeouts and dropped connections, and pass through a circuit breaker. Errors leave the
 /// store as `StorageError` (or `LifeboatError(.dataError)` when an upload fails its
 /// verification). Thread-safe.
-public final class S3ObjectStore: ObjectStore, @unchecked Sendable {
+public final class S3ObjectStore: ObjectStore, MultipartReporting, @unchecked Sendable {
   public let configuration: S3Configuration
+  /// Called after each part upload with its size, from the uploading thread.
+  public var partObserver: ((_ bytes: Int64) -> Void)?
   /// `s3://bucket/prefix at endpoint`, free of secrets.
   public let location: String
   let client: S3Client

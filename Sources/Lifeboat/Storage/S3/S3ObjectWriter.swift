@@ -191,6 +191,7 @@ public final class S3ObjectWriter: ObjectWriter {
         let etag = try client.uploadPart(
           key: fullKey, uploadId: uploadId, partNumber: number, body: part, md5: md5)
         recordPart(number, UploadedPart(etag: etag, md5: md5))
+        store.partObserver?(Int64(part.count))
       } catch {
         recordWorkerError(error)
       }
