@@ -160,4 +160,46 @@ struct S3EndToEndTests {
     #expect(try store.list(prefix: "").isEmpty)
     #expect(try store.listMultipartUploads().isEmpty)
   }
+
+  @Test func noSecretInAnyOutput() throws {
+    let session = try #require(server.sessionCredentials)
+    let work = try TemporaryDirectory("s3secrets")
+    let corpus = work.join("corpus")
+    try TestSupport.makeCorpus(corpus)
+    let repo = "s3://\(server.bucket)/\(uniquePrefix("secrets"))"
+    let env = environment([
+      "AWS_ACCESS_KEY_ID": session.accessKeyId, "AWS_SECRET_ACCESS_KEY": session.secretAccessKey,
+      "AWS_SESSION_TOKEN": session.sessionToken ?? "",
+    ])
+    let logFile = work.join("lifeboat.log")
+    let metrics = work.join("lifeboat.prom")
+    let common = ["--repo", repo, "--log-level", "trace", "--log-file", logFile]
+
+    var outputs: [String] = []
+    let runs: [[String]] = [
+      ["backup", "--db", corpus + "/app.db", "--path", corpus + "/logs", "--part-size", "5MiB",
+       "--metrics-file", metrics, "--json"] + common,
+      ["list", "--json"] + common,
+      ["verify", "--metrics-file", metrics] + common,
+      ["restore", "latest", "--target", work.join("out")] + common,
+      ["backup", "--path", work.join("missing")] + common,
+    ]
+    for arguments in runs {
+      let result = try TestSupport.lifeboat(arguments, environment: env)
+      outputs += [result.stdout, result.stderr]
+    }
+    let wrong = try TestSupport.lifeboat(
+      ["list"] + common, environment: env.merging(["AWS_SECRET_ACCESS_KEY": "wrong-\(session.secretAccessKey)"]) { _, new in new })
+    #expect(wrong.status == 77)
+    outputs += [wrong.stdout, wrong.stderr]
+    outputs.append(try String(contentsOfFile: logFile, encoding: .utf8))
+    outputs.append(try String(contentsOfFile: metrics, encoding: .utf8))
+
+    let everything = outputs.joined(separator: "\n")
+    #expect(everything.contains("PUT") || everything.contains("put"))
+    #expect(!everything.contains(session.secretAccessKey))
+    #expect(!everything.contains(session.sessionToken ?? "no token"))
+    #expect(!everything.contains(server.credentials.secretAccessKey))
+    #expect(everything.range(of: "Signature=[0-9a-f]{64}", options: .regularExpression) == nil)
+  }
 }
