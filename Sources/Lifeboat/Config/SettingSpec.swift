@@ -11,7 +11,7 @@ public enum SettingKind: Sendable {
   case choice([String])
 }
 
-/// Where a setting's value came from, for error messages.
+/// The source of a setting's value, for error messages.
 public enum SettingOrigin: Sendable, CustomStringConvertible, Equatable {
   case file(path: String, line: Int)
   case environment(String)
@@ -48,7 +48,7 @@ public struct SettingSpec: Sendable {
   }
 }
 
-/// Every setting lifeboat knows. The config file may hold only these keys.
+/// Every setting lifeboat accepts. The config file may contain only these keys.
 public enum SettingsSchema {
   public static let all: [SettingSpec] = [
     SettingSpec(

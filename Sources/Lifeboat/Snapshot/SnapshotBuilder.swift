@@ -1,6 +1,6 @@
 import Foundation
 
-/// What to back up.
+/// The sources of one backup and how to read them.
 public struct SnapshotPlan: Sendable {
   public var databases: [String]
   public var trees: [String]
@@ -351,8 +351,8 @@ public final class SnapshotBuilder {
   }
 
   /// Streams a large file under a header sized from `fstat`. A file that grows is stored up to
-  /// that size, which is a prefix of it; one that shrinks is padded with zeros to keep the
-  /// archive well formed, and both are flagged.
+  /// that size, which is a prefix of it. A file that shrinks is padded with zeros, because the
+  /// header already promised its size. Both are flagged in the manifest.
   private func archiveLargeFile(fd: Int32, path: FilePath, archivePath: [UInt8], info: stat) throws {
     var entry = TarEntry(path: archivePath, type: .file, mode: UInt32(info.st_mode) & 0o7777)
     fillOwnerAndTime(&entry, info)
