@@ -28,7 +28,10 @@ let package = Package(
       name: "LifeboatSigV4Tests", dependencies: ["LifeboatSigV4"],
       resources: [.copy("Vectors")]),
     // Depends on the executable so that `swift test` builds the binary the end-to-end tests run.
-    .testTarget(name: "LifeboatTests", dependencies: ["Lifeboat", "lifeboat"]),
+    .testTarget(
+      name: "LifeboatTests", dependencies: ["Lifeboat", "lifeboat"],
+      // Scripts the tests run from the source tree, such as the fault-injecting S3 proxy.
+      exclude: ["Fixtures", "Storage/Fixtures"]),
   ],
   swiftLanguageModes: [.v5]
 )

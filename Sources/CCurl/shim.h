@@ -34,3 +34,7 @@ static inline CURLcode lb_curl_get_off(CURL *h, CURLINFO info, curl_off_t *v) {
 static inline CURLcode lb_curl_get_string(CURL *h, CURLINFO info, char **v) {
   return curl_easy_getinfo(h, info, v);
 }
+typedef int (*lb_curl_seek_callback)(void *, curl_off_t, int);
+static inline CURLcode lb_curl_set_seek_callback(CURL *h, lb_curl_seek_callback f) {
+  return curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, f);
+}

@@ -6,13 +6,20 @@ public final class CommandContext {
   public let environment: [String: String]
   public let output: FileHandle
   public private(set) var logger: Logger
-  private var loadedConfiguration: Configuration?
+  /// The report of this run: the command fills it in, and the metrics file and alerts read it.
+  public var report: RunReport
+  /// The repository the command opened, through its counting (and fault injection) layers.
+  public private(set) var repository: Repository?
+  private(set) var loadedConfiguration: Configuration?
+  private var faultInjector: FaultInjector?
+  private var faultsAnnounced = false
 
-  init(arguments: ParsedArguments, environment: [String: String], output: FileHandle) {
+  init(arguments: ParsedArguments, environment: [String: String], output: FileHandle, command: String) {
     self.arguments = arguments
     self.environment = environment
     self.output = output
     self.logger = Logger(level: .warning, format: .text)
+    self.report = RunReport(command: command)
   }
 
   /// Loads the configuration and sets up logging from it. Fails before any work starts.
@@ -21,15 +28,45 @@ public final class CommandContext {
     let configuration = try Configuration.load(
       file: arguments.value("config"), environment: environment,
       flags: arguments.options.filter { SettingsSchema.spec(flag: $0.0) != nil })
-    loadedConfiguration = configuration
     logger = try makeLogger(configuration)
-    for name in ["s3.secret_access_key", "s3.session_token"] {
+    logger.context.append(("run_id", .string(report.runID)))
+    for name in ["s3.secret_access_key", "s3.session_token", "alert.smtp_password", "alert.webhook_url"] {
       if let secret = configuration.string(name) { Redaction.register(secret: secret) }
     }
     for name in ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"] {
       if let secret = environment[name] { Redaction.register(secret: secret) }
     }
+    // Settings read only when the run ends are checked now, so a mistake stops the run early.
+    _ = try AlertSettings(configuration: configuration)
+    if let text = configuration.string("faults.inject") {
+      let source = configuration.origin("faults.inject")?.description ?? "faults"
+      let plan = try FaultPlan.parse(text, source: source)
+      if plan.isActive { faultInjector = FaultInjector(plan: plan) }
+    }
+    loadedConfiguration = configuration
     return configuration
+  }
+
+  /// Returns the fault injector of `[faults] inject` or `LIFEBOAT_FAULTS`, or nil when no fault is
+  /// configured. The first call with faults on logs a warning, so that a drill is never mistaken
+  /// for a real outage.
+  public func faults() throws -> FaultInjector? {
+    _ = try configuration()
+    guard let faultInjector else { return nil }
+    if !faultsAnnounced {
+      faultsAnnounced = true
+      logger.warning(
+        "fault injection is on: calls fail on purpose (\(faultInjector.plan.summary)); for drills only",
+        [("faults", .string(loadedConfiguration?.string("faults.inject") ?? ""))])
+    }
+    return faultInjector
+  }
+
+  /// Returns the host name recorded in backup ids and alerts: `[backup] host`, else this
+  /// machine's name without its domain.
+  public func hostName() throws -> String {
+    let host = try configuration().string("backup.host") ?? ProcessInfo.processInfo.hostName
+    return host.split(separator: ".").first.map(String.init) ?? host
   }
 
   private func makeLogger(_ configuration: Configuration) throws -> Logger {
@@ -63,12 +100,19 @@ public final class CommandContext {
     return url
   }
 
+  /// Opens the configured repository's store under a `CountingObjectStore`, with a
+  /// `FaultInjectingObjectStore` between them when faults are configured.
   public func openRepository(create: Bool) throws -> Repository {
-    let store = try StoreFactory.open(
+    var store = try StoreFactory.open(
       url: try repositoryURL(), configuration: try configuration(), environment: environment,
       create: create, logger: logger)
-    let repository = Repository(store: store)
-    repository.keys = try loadRepositoryKeys()
+    if let faults = try faults() {
+      store = FaultInjectingObjectStore(base: store, injector: faults)
+    }
+    let repository = Repository(store: CountingObjectStore(base: store))
+    // Keys are loaded once: a passphrase on a file descriptor can be read only once.
+    repository.keys = try self.repository?.keys ?? loadRepositoryKeys()
+    self.repository = repository
     return repository
   }
 
@@ -87,6 +131,8 @@ public struct Command {
   public var examples: [String]
   public var details: String?
   public var run: (CommandContext) throws -> Int32
+  /// True when each run updates the metrics file and may send an alert (backup, verify, prune).
+  public var isMonitored = false
 
   public var help: String {
     var text = "\(summary)\n\nusage: \(usage)\n"
@@ -122,6 +168,15 @@ enum CommonOptions {
     OptionSpec("identity", short: "i", value: "FILE", help: "age identity file that opens encrypted backups"),
     OptionSpec("passphrase-env", value: "NAME", help: "read the passphrase from environment variable NAME"),
     OptionSpec("passphrase-fd", value: "N", help: "read the passphrase from file descriptor N"),
+  ]
+
+  static let retention: [OptionSpec] = [
+    OptionSpec("keep-last", value: "N", help: "keep the N newest backups"),
+    OptionSpec("keep-hourly", value: "N", help: "keep the newest backup of each of the last N hours with backups"),
+    OptionSpec("keep-daily", value: "N", help: "keep the newest backup of each of the last N days with backups"),
+    OptionSpec("keep-weekly", value: "N", help: "keep the newest backup of each of the last N ISO weeks with backups"),
+    OptionSpec("keep-monthly", value: "N", help: "keep the newest backup of each of the last N months with backups"),
+    OptionSpec("keep-yearly", value: "N", help: "keep the newest backup of each of the last N years with backups"),
   ]
 
   static let repository: [OptionSpec] = [

@@ -2,7 +2,9 @@ import Foundation
 
 /// The `lifeboat` command: picks the subcommand, runs it and maps every error to an exit status.
 public enum CommandLineTool {
-  static let commands: [Command] = [.backup, .list, .restore, .verify, .keygen, .version]
+  static let commands: [Command] = [
+    .backup, .list, .restore, .verify, .keygen, .prune, .unlock, .share, .health, .version,
+  ]
 
   static let overview = """
     lifeboat: backup and disaster recovery for a SQLite application, its config and logs.
@@ -14,6 +16,10 @@ public enum CommandLineTool {
       list       list the backups in the repository
       restore    restore a backup into a directory after verifying it
       verify     re-read backups and check every checksum and the database's integrity
+      prune      delete the backups a retention policy does not keep, and leftovers
+      unlock     remove the repository lock of a run that is gone
+      share      print a presigned URL to download a backup from S3 without credentials
+      health     check storage, backup age, lock, spool space; exit 0, 1 or 2
       keygen     make an age identity for encrypted backups and print its public key
       version    print the version
       help       show help for a command: lifeboat help <command>
@@ -41,7 +47,10 @@ public enum CommandLineTool {
   {
     umask(0o077)
     installSignalHandlers()
-    defer { TemporaryFiles.removeAll() }
+    defer {
+      TemporaryFiles.removeAll()
+      ExitActions.runAll()
+    }
 
     guard let first = arguments.first else {
       FileHandle.standardError.write(Data((overview + "\n").utf8))
@@ -77,16 +86,23 @@ public enum CommandLineTool {
       return usageFailure("\(error)", usage: command.usage)
     }
 
-    let context = CommandContext(arguments: parsed, environment: environment, output: .standardOutput)
+    let context = CommandContext(
+      arguments: parsed, environment: environment, output: .standardOutput, command: command.name)
+    let status: Int32
+    var failure: LifeboatError?
     do {
-      return try command.run(context)
+      status = try command.run(context)
     } catch let error as UsageError {
-      return usageFailure(error.message, usage: "usage: \(command.usage)\nRun 'lifeboat \(command.name) --help' for options.")
+      failure = LifeboatError(.usage, error.message)
+      status = usageFailure(error.message, usage: "usage: \(command.usage)\nRun 'lifeboat \(command.name) --help' for options.")
     } catch {
-      let failure = operatorError(error)
-      report(failure, logger: context.logger)
-      return failure.code.rawValue
+      let operatorFailure = operatorError(error)
+      report(operatorFailure, logger: context.logger)
+      failure = operatorFailure
+      status = operatorFailure.code.rawValue
     }
+    if command.isMonitored { context.finishRun(exitCode: status, error: failure) }
+    return status
   }
 
   /// Turns any error into the operator-facing form.
@@ -137,8 +153,9 @@ public enum CommandLineTool {
 
   nonisolated(unsafe) private static var signalSources: [DispatchSourceSignal] = []
 
-  /// On SIGINT, SIGTERM or SIGHUP, deletes temporary files (database copies, partial objects)
-  /// and exits with 128 + the signal number.
+  /// On SIGINT, SIGTERM or SIGHUP, deletes temporary files (database copies, partial objects),
+  /// runs the exit actions (releasing the repository lock) and exits with 128 + the signal
+  /// number.
   private static func installSignalHandlers() {
     guard signalSources.isEmpty else { return }
     for number in [SIGINT, SIGTERM, SIGHUP] {
@@ -146,7 +163,9 @@ public enum CommandLineTool {
       let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
       source.setEventHandler {
         TemporaryFiles.removeAll()
-        FileHandle.standardError.write(Data("error: interrupted by signal \(number); no backup was recorded by this run\n".utf8))
+        ExitActions.runAll()
+        let note = ExitActions.interruptionNote.map { "; \($0)" } ?? ""
+        FileHandle.standardError.write(Data("error: interrupted by signal \(number)\(note)\n".utf8))
         _exit(128 + number)
       }
       source.resume()

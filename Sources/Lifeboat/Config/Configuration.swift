@@ -38,10 +38,12 @@ public struct Configuration: Sendable {
     }
 
     for spec in SettingsSchema.all {
-      guard let text = environment[spec.environmentName] else { continue }
+      let names = [spec.environmentName] + (spec.environmentAlias.map { [$0] } ?? [])
+      guard let name = names.first(where: { environment[$0] != nil }), let text = environment[name]
+      else { continue }
       let pieces = spec.repeats ? text.split(separator: ":").map(String.init) : [text]
       configuration.values[spec.name] = pieces.map {
-        SettingValue(text: $0, origin: .environment(spec.environmentName))
+        SettingValue(text: $0, origin: .environment(name))
       }
     }
 

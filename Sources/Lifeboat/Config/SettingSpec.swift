@@ -11,7 +11,7 @@ public enum SettingKind: Sendable {
   case choice([String])
 }
 
-/// Where a setting's value came from, for error messages.
+/// The source of a setting's value, for error messages.
 public enum SettingOrigin: Sendable, CustomStringConvertible, Equatable {
   case file(path: String, line: Int)
   case environment(String)
@@ -38,6 +38,8 @@ public struct SettingSpec: Sendable {
   /// The command-line option, without leading dashes, where there is one.
   public var flag: String?
   public var help: String
+  /// A second environment variable for the setting, read when `environmentName` is unset.
+  public var environmentAlias: String? = nil
 
   public var name: String { "\(section).\(key)" }
   /// `LIFEBOAT_<SECTION>_<KEY>`; repeated settings take a `:`-separated list there, as PATH does.
@@ -46,7 +48,7 @@ public struct SettingSpec: Sendable {
   }
 }
 
-/// Every setting lifeboat knows. The config file may hold only these keys.
+/// Every setting lifeboat accepts. The config file may contain only these keys.
 public enum SettingsSchema {
   public static let all: [SettingSpec] = [
     SettingSpec(
@@ -142,6 +144,82 @@ public enum SettingsSchema {
     SettingSpec(
       section: "s3", key: "sse_kms_key_id", kind: .string, repeats: false, flag: nil,
       help: "KMS key id when sse = aws:kms"),
+
+    SettingSpec(
+      section: "retention", key: "keep_last", kind: .integer(0...1_000_000), repeats: false,
+      flag: "keep-last", help: "prune keeps the N newest backups (0: rule off)"),
+    SettingSpec(
+      section: "retention", key: "keep_hourly", kind: .integer(0...1_000_000), repeats: false,
+      flag: "keep-hourly", help: "prune keeps the newest backup of each of the last N hours that have one"),
+    SettingSpec(
+      section: "retention", key: "keep_daily", kind: .integer(0...1_000_000), repeats: false,
+      flag: "keep-daily", help: "prune keeps the newest backup of each of the last N days (UTC) that have one"),
+    SettingSpec(
+      section: "retention", key: "keep_weekly", kind: .integer(0...1_000_000), repeats: false,
+      flag: "keep-weekly", help: "prune keeps the newest backup of each of the last N ISO weeks that have one"),
+    SettingSpec(
+      section: "retention", key: "keep_monthly", kind: .integer(0...1_000_000), repeats: false,
+      flag: "keep-monthly", help: "prune keeps the newest backup of each of the last N months that have one"),
+    SettingSpec(
+      section: "retention", key: "keep_yearly", kind: .integer(0...1_000_000), repeats: false,
+      flag: "keep-yearly", help: "prune keeps the newest backup of each of the last N years that have one"),
+
+    SettingSpec(
+      section: "lock", key: "stale_after", kind: .duration, repeats: false, flag: nil,
+      help: "a repository lock not refreshed for this long belongs to a dead run and is taken over (default 1h)"),
+    SettingSpec(
+      section: "lock", key: "directory", kind: .path, repeats: false, flag: nil,
+      help: "directory of the local lock files (default /run/lock/lifeboat, else one under $TMPDIR)"),
+
+    SettingSpec(
+      section: "metrics", key: "file", kind: .path, repeats: false, flag: "metrics-file",
+      help: "Prometheus textfile that backup, verify and prune update (node_exporter textfile collector)"),
+
+    SettingSpec(
+      section: "health", key: "max_age", kind: .duration, repeats: false, flag: "max-age",
+      help: "'lifeboat health' is unhealthy when the newest complete backup is older (default 26h)"),
+    SettingSpec(
+      section: "health", key: "min_free_space", kind: .size, repeats: false, flag: nil,
+      help: "'lifeboat health' is degraded when the spool directory has less free space"),
+    SettingSpec(
+      section: "health", key: "lock_file", kind: .path, repeats: false, flag: nil,
+      help: "lock file that backup runs hold, which 'lifeboat health' inspects (default: not checked)"),
+
+    SettingSpec(
+      section: "alert", key: "on", kind: .string, repeats: false, flag: nil,
+      help: "outcomes that send an alert: failure, partial, warnings, success (default failure)"),
+    SettingSpec(
+      section: "alert", key: "webhook_url", kind: .string, repeats: false, flag: nil,
+      help: "URL that receives a JSON POST per alert (Slack-compatible 'text' field)"),
+    SettingSpec(
+      section: "alert", key: "smtp_url", kind: .string, repeats: false, flag: nil,
+      help: "mail server for alert email: smtp://host:port, or smtps:// for TLS from the start"),
+    SettingSpec(
+      section: "alert", key: "smtp_from", kind: .string, repeats: false, flag: nil,
+      help: "sender address of alert email"),
+    SettingSpec(
+      section: "alert", key: "smtp_to", kind: .string, repeats: true, flag: nil,
+      help: "recipient address of alert email (repeatable)"),
+    SettingSpec(
+      section: "alert", key: "smtp_user", kind: .string, repeats: false, flag: nil,
+      help: "user name for SMTP authentication"),
+    SettingSpec(
+      section: "alert", key: "smtp_password", kind: .string, repeats: false, flag: nil,
+      help: "password for SMTP authentication; redacted from all output"),
+    SettingSpec(
+      section: "alert", key: "smtp_tls", kind: .choice(["try", "require", "off"]), repeats: false,
+      flag: nil, help: "STARTTLS on smtp:// URLs: try (default), require, or off"),
+    SettingSpec(
+      section: "alert", key: "min_interval", kind: .duration, repeats: false, flag: nil,
+      help: "send at most one alert per command and outcome in this time (default 1h)"),
+    SettingSpec(
+      section: "alert", key: "state_dir", kind: .path, repeats: false, flag: nil,
+      help: "directory of the alert rate-limit state (default /var/lib/lifeboat, else $TMPDIR)"),
+
+    SettingSpec(
+      section: "faults", key: "inject", kind: .string, repeats: false, flag: nil,
+      help: "drills only: fail a share of calls on purpose, e.g. put:0.1,get:0.05,read:0.01,seed:42",
+      environmentAlias: "LIFEBOAT_FAULTS"),
 
     SettingSpec(
       section: "log", key: "format", kind: .choice(["auto", "text", "json"]), repeats: false,

@@ -10,6 +10,9 @@ public struct BackupSummary: Sendable {
   public var fileCount: Int
   public var warnings: [ManifestWarning]
   public var duration: Double
+  /// Requests sent to the store during the run; zero unless the store has a
+  /// `CountingObjectStore` layer.
+  public var requests: StoreRequestCounts
 }
 
 /// Takes one backup: snapshot the sources into a compressed archive streamed to the store,
@@ -21,6 +24,10 @@ public final class BackupRunner {
   public let host: String
   public let logger: Logger
   public var progress: ((Int64) -> Void)?
+  /// Fault injection for drills: its `read` rate makes reads of source files fail with EIO.
+  public var faults: FaultInjector?
+  /// The id of the backup being taken, set once the run has chosen it (also when it fails later).
+  public private(set) var backupID: String?
 
   public init(
     plan: SnapshotPlan, repository: Repository, compression: CompressionOptions, host: String,
@@ -36,12 +43,22 @@ public final class BackupRunner {
   public func run() throws -> BackupSummary {
     let started = Date()
     let id = try repository.newID(time: started, host: host)
+    backupID = id
     logger.context.append(("backup_id", .string(id)))
     defer { logger.context.removeAll { $0.0 == "backup_id" } }
     logger.info("backup started", [("repository", .string(repository.store.location))])
 
     let archiveKey = repository.archiveKey(id: id, compression: compression.format)
-    let writer = try repository.store.makeWriter(key: archiveKey)
+    var sizeHint: Int64?
+    if repository.store.layer(S3ObjectStore.self) != nil {
+      // The sources' total size bounds the compressed archive (tar adds about 1 KiB a file).
+      // Only S3 uses it, to plan part sizes, so other stores skip the extra walk.
+      let estimate = SnapshotBuilder(plan: plan, tar: TarWriter(sink: DiscardingSink()), logger: Logger.disabled())
+      estimate.listOnly = true
+      let files = (try? estimate.run())?.files ?? []
+      sizeHint = files.reduce(Int64(1 << 20)) { $0 + $1.size + 1024 }
+    }
+    let writer = try repository.store.makeWriter(key: archiveKey, sizeHint: sizeHint)
     var committed = false
     defer { if !committed { writer.abort() } }
 
@@ -53,6 +70,7 @@ public final class BackupRunner {
     let tar = TarWriter(sink: compressor)
     let builder = SnapshotBuilder(plan: plan, tar: tar, logger: logger)
     builder.progress = progress
+    if let faults { builder.readFault = { faults.shouldFail(.read) } }
     let snapshot = try builder.run()
 
     // An archive holding only a manifest is never a successful backup.
@@ -106,7 +124,8 @@ public final class BackupRunner {
     let summary = BackupSummary(
       id: id, status: status, archiveKey: archiveKey, archiveBytes: archiveHash.byteCount,
       bytesRead: snapshot.bytesRead, fileCount: manifest.fileCount, warnings: snapshot.warnings,
-      duration: Date().timeIntervalSince(started))
+      duration: Date().timeIntervalSince(started),
+      requests: repository.store.layer(CountingObjectStore.self)?.counts ?? StoreRequestCounts())
     logger.info("backup stored", [
       ("archive", .string(archiveKey)), ("archive_bytes", .int(summary.archiveBytes)),
       ("bytes_read", .int(summary.bytesRead)), ("files", .int(Int64(summary.fileCount))),

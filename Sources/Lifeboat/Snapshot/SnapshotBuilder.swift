@@ -1,6 +1,6 @@
 import Foundation
 
-/// What to back up.
+/// The sources of one backup and how to read them.
 public struct SnapshotPlan: Sendable {
   public var databases: [String]
   public var trees: [String]
@@ -95,6 +95,8 @@ public final class SnapshotBuilder {
   /// Lists what would be archived, with sizes from `stat`, without reading any file or
   /// copying any database. Nothing is written to the tar stream.
   public var listOnly = false
+  /// Returns true for a read of a source file that is to fail with EIO (fault injection drills).
+  public var readFault: (() -> Bool)?
 
   private struct FileIdentity: Hashable {
     var device: UInt
@@ -152,7 +154,11 @@ public final class SnapshotBuilder {
     fillOwnerAndTime(&entry, sourceInfo)
     entry.size = Int64(copyInfo.st_size)
     try tar.writeHeader(entry)
-    let (digest, read) = try streamFile(fd: fd, size: entry.size, path: copy.path)
+    let (digest, read, readError) = try streamFile(fd: fd, size: entry.size, path: copy.path)
+    if let readError {
+      throw LifeboatError(
+        .failure, "reading the temporary copy of \(source) failed: \(String(cString: strerror(readError)))")
+    }
     guard read == entry.size else {
       throw LifeboatError(.failure, "the temporary copy of \(source) changed while it was archived")
     }
@@ -309,7 +315,7 @@ public final class SnapshotBuilder {
       content.reserveCapacity(Int(current.st_size))
       lseek(fd, 0, SEEK_SET)
       while true {
-        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        let count = readSource(fd, buffer.count)
         if count < 0 {
           if errno == EINTR || errno == EAGAIN { continue }
           warn(path.description, "skipped: read failed: \(String(cString: strerror(errno)))", unreadable: true)
@@ -345,19 +351,23 @@ public final class SnapshotBuilder {
   }
 
   /// Streams a large file under a header sized from `fstat`. A file that grows is stored up to
-  /// that size, which is a prefix of it; one that shrinks is padded with zeros to keep the
-  /// archive well formed, and both are flagged.
+  /// that size, which is a prefix of it. A file that shrinks is padded with zeros, because the
+  /// header already promised its size. Both are flagged in the manifest.
   private func archiveLargeFile(fd: Int32, path: FilePath, archivePath: [UInt8], info: stat) throws {
     var entry = TarEntry(path: archivePath, type: .file, mode: UInt32(info.st_mode) & 0o7777)
     fillOwnerAndTime(&entry, info)
     entry.size = Int64(info.st_size)
     try tar.writeHeader(entry)
-    let (digest, read) = try streamFile(fd: fd, size: entry.size, path: path.description)
+    let (digest, read, readError) = try streamFile(fd: fd, size: entry.size, path: path.description)
 
     var after = stat()
     fstat(fd, &after)
     var file = manifestFile(entry, digest: digest)
-    if read < entry.size {
+    if let readError {
+      let note = "read failed after \(read) of \(entry.size) bytes: \(String(cString: strerror(readError))); the rest stored is zero padding"
+      file.changed = note
+      warn(path.description, note, unreadable: true)
+    } else if read < entry.size {
       let note = "shrank while read from \(entry.size) to \(read) bytes; the last \(entry.size - read) bytes stored are zero padding"
       file.changed = note
       warn(path.description, note, unreadable: false)
@@ -372,14 +382,17 @@ public final class SnapshotBuilder {
   }
 
   /// Copies exactly `size` bytes (or fewer, then zero padding) from `fd` into the tar stream.
-  /// Returns the SHA-256 of what was stored and the number of bytes really read.
-  private func streamFile(fd: Int32, size: Int64, path: String) throws -> ([UInt8], Int64) {
+  /// Returns the SHA-256 of what was stored, the number of bytes really read, and the `errno` of
+  /// a read that failed, which ends the reading.
+  private func streamFile(fd: Int32, size: Int64, path: String) throws -> ([UInt8], Int64, Int32?) {
     var remaining = size
     var read: Int64 = 0
+    var readError: Int32?
     while remaining > 0 {
       let wanted = Int(min(Int64(buffer.count), remaining))
-      let count = buffer.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress, wanted) }
+      let count = readSource(fd, wanted)
       if count < 0 && (errno == EINTR || errno == EAGAIN) { continue }
+      if count < 0 { readError = errno }
       if count <= 0 { break }
       try buffer.withUnsafeBytes { raw in
         let chunk = UnsafeRawBufferPointer(rebasing: raw[0..<count])
@@ -403,7 +416,17 @@ public final class SnapshotBuilder {
         remaining -= Int64(count)
       }
     }
-    return (hasher.finalize(), read)
+    return (hasher.finalize(), read, readError)
+  }
+
+  /// Reads up to `count` bytes of a source file into `buffer`, as read(2) does, or fails with EIO
+  /// when `readFault` picks this read.
+  private func readSource(_ fd: Int32, _ count: Int) -> Int {
+    if let readFault, readFault() {
+      errno = EIO
+      return -1
+    }
+    return buffer.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress, count) }
   }
 
   // MARK: Helpers

@@ -142,6 +142,18 @@ public final class LocalObjectStore: ObjectStore {
     return stale
   }
 
+  /// Deletes the temporary files of writes that never committed: here they are what an
+  /// interrupted upload leaves behind.
+  public func abortStaleUploads(olderThan age: TimeInterval, dryRun: Bool) throws -> Int {
+    let stale = staleTemporaryFiles(olderThan: age)
+    guard !dryRun else { return stale.count }
+    for file in stale where unlink(file) != 0 && errno != ENOENT {
+      throw StorageError.unavailable(
+        location: location, reason: "cannot delete \(file): \(String(cString: strerror(errno)))")
+    }
+    return stale.count
+  }
+
   private func objectInfo(key: String, _ info: stat) -> ObjectInfo {
     ObjectInfo(
       key: key, size: Int64(info.st_size),

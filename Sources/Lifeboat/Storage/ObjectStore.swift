@@ -43,9 +43,27 @@ public protocol ObjectStore: AnyObject {
   func list(prefix: String) throws -> [ObjectInfo]
   /// Deletes the object. Deleting a missing key is not an error.
   func delete(key: String) throws
+  /// Aborts uploads that were started more than `age` seconds ago and never completed, such as
+  /// the S3 multipart uploads of a run that was killed, and returns how many there were. With
+  /// `dryRun` set it only counts them.
+  ///
+  /// The default does nothing and returns 0, so a decorator must forward this call to the store
+  /// it wraps, or the uploads of that store are never cleaned up.
+  func abortStaleUploads(olderThan age: TimeInterval, dryRun: Bool) throws -> Int
+
+  /// Starts a streaming write of `key` whose size is at most about `sizeHint` bytes. S3 plans
+  /// its multipart part size from it, to stay within 10,000 parts. The default ignores the hint,
+  /// so a decorator must forward this call too.
+  func makeWriter(key: String, sizeHint: Int64?) throws -> ObjectWriter
 }
 
 extension ObjectStore {
+  public func abortStaleUploads(olderThan age: TimeInterval, dryRun: Bool) throws -> Int { 0 }
+
+  public func makeWriter(key: String, sizeHint: Int64?) throws -> ObjectWriter {
+    try makeWriter(key: key)
+  }
+
   /// Stores `data` under `key` in one write.
   @discardableResult
   public func put(key: String, data: [UInt8]) throws -> ObjectInfo {

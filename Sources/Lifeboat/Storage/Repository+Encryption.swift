@@ -5,6 +5,15 @@ extension Repository {
     RepositoryObjectKey(id: id, kind: .encryptionRecord, encrypted: false).key
   }
 
+  /// Returns whether backup `id` has a manifest object, plain or encrypted; no key is needed.
+  public func hasManifest(id: String) throws -> Bool {
+    for encrypted in [false, true] {
+      let key = RepositoryObjectKey(id: id, kind: .manifest, encrypted: encrypted).key
+      if try store.head(key: key) != nil { return true }
+    }
+    return false
+  }
+
   /// Returns the plain `<id>.encryption.json`, or nil when there is none (a plain backup).
   public func encryptionRecord(id: String) throws -> EncryptionRecord? {
     let key = encryptionRecordKey(id: id)

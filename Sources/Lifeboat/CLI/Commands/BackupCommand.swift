@@ -21,18 +21,26 @@ extension Command {
       OptionSpec("dry-run", short: "n", help: "list what would be archived, with sizes; read and store nothing"),
       OptionSpec("json", help: "print the summary as JSON on stdout"),
       OptionSpec("recipient", value: "KEY", repeats: true, help: "encrypt to this age1... public key (repeatable)"),
-    ] + CommonOptions.repository + CommonOptions.encryption + CommonOptions.logging,
+      OptionSpec("prune", help: "after a successful backup, prune with the --keep-* rules or [retention]"),
+      OptionSpec("metrics-file", value: "FILE", help: "update this Prometheus textfile when the run ends"),
+    ] + CommonOptions.retention + CommonOptions.repository + CommonOptions.encryption + CommonOptions.logging,
     maxPositionals: 0,
     examples: [
       "lifeboat backup --db /var/lib/app/app.db --path /etc/app --path /var/log/app --repo file:///srv/backups",
       "lifeboat backup --config /etc/lifeboat/lifeboat.conf --compression zstd",
+      "lifeboat backup --config /etc/lifeboat/lifeboat.conf --prune --keep-daily 7 --keep-weekly 4",
     ],
     details: """
       Exit status 0 when every source was stored, 2 when the backup was stored with warnings
-      (files changed, vanished or could not be read; the summary lists them), other values on
-      failure (see 'lifeboat help').
+      (files changed, vanished or could not be read; the summary lists them), 75 when another
+      run holds the repository lock, other values on failure (see 'lifeboat help').
+
+      With --prune the backup is followed by 'lifeboat prune' under the same lock, unless the
+      backup failed or is partial. A failed prune makes the exit status that of the failure,
+      though the backup stays stored.
       """,
-    run: runBackup)
+    run: runBackup,
+    isMonitored: true)
 
   private static func runBackup(_ context: CommandContext) throws -> Int32 {
     let configuration = try context.configuration()
@@ -41,13 +49,19 @@ extension Command {
     try plan.validate(configuration: configuration)
     if context.arguments.has("dry-run") { return try listPlan(plan, context: context) }
     let compression = try compressionOptions(configuration)
+    let prune = context.arguments.has("prune")
+    let policy = try RetentionPolicy(configuration: configuration)
+    if prune { try policy.validate() }
     let repository = try context.openRepository(create: true)
     try context.logEncryption(repository)
+    let lock = try context.lock(repository, command: "backup")
+    defer { lock.release() }
 
-    let host = configuration.string("backup.host") ?? ProcessInfo.processInfo.hostName
     let runner = BackupRunner(
       plan: plan, repository: repository, compression: compression,
-      host: host.split(separator: ".").first.map(String.init) ?? host, logger: logger)
+      host: try context.hostName(), logger: logger)
+    runner.faults = try context.faults()
+    defer { context.report.backupID = runner.backupID }
     let showProgress = isatty(STDERR_FILENO) != 0 && logger.level <= .info && !context.arguments.has("quiet")
     let progress = ProgressLine(enabled: showProgress)
     if showProgress {
@@ -59,13 +73,39 @@ extension Command {
     runner.progress = { progress.update(bytes: $0) }
     logger.beforeTerminalLine = { progress.clear() }
     defer { logger.beforeTerminalLine = nil }
+    ExitActions.interruptionNote = "no backup was recorded by this run"
     let summary = try runner.run()
+    ExitActions.interruptionNote = nil
     progress.clear()
+    context.report.status = RunStatus(backupStatus: summary.status)
+    context.report.bytesRead = summary.bytesRead
+    context.report.bytesWritten = summary.archiveBytes
+    context.report.files = summary.fileCount
+    if !summary.warnings.isEmpty {
+      let paths = summary.warnings.prefix(5).map(\.path).joined(separator: ", ")
+      let more = summary.warnings.count > 5 ? " and \(summary.warnings.count - 5) more" : ""
+      context.report.error = "\(summary.warnings.count) warning(s): \(paths)\(more)"
+    }
+
+    var pruneReport: PruneReport?
+    var pruneError: Error?
+    if prune && summary.status == "partial" {
+      logger.warning("prune skipped: the backup is partial, so it replaces no earlier backup")
+    } else if prune {
+      ExitActions.interruptionNote = "backup \(summary.id) was stored; prune stopped before it finished"
+      do {
+        pruneReport = try Pruner(repository: repository, policy: policy, logger: logger).run(dryRun: false)
+      } catch {
+        pruneError = error
+      }
+      ExitActions.interruptionNote = nil
+    }
 
     if context.arguments.has("json") {
       let warnings = summary.warnings.map { "{\"path\":\(JSONText.quote($0.path)),\"message\":\(JSONText.quote($0.message))}" }
+      let pruneField = pruneReport.map { ",\"prune\":\(PruneOutput.json($0))" } ?? ""
       context.print(
-        "{\"id\":\(JSONText.quote(summary.id)),\"status\":\(JSONText.quote(summary.status)),\"archive\":\(JSONText.quote(summary.archiveKey)),\"archive_bytes\":\(summary.archiveBytes),\"bytes_read\":\(summary.bytesRead),\"files\":\(summary.fileCount),\"duration_s\":\(String(format: "%.3f", summary.duration)),\"warnings\":[\(warnings.joined(separator: ","))]}")
+        "{\"id\":\(JSONText.quote(summary.id)),\"status\":\(JSONText.quote(summary.status)),\"archive\":\(JSONText.quote(summary.archiveKey)),\"archive_bytes\":\(summary.archiveBytes),\"bytes_read\":\(summary.bytesRead),\"files\":\(summary.fileCount),\"duration_s\":\(String(format: "%.3f", summary.duration)),\"requests\":\(summary.requests.json),\"warnings\":[\(warnings.joined(separator: ","))]\(pruneField)}")
     } else if !context.arguments.has("quiet") {
       context.print(
         "backup \(summary.id) \(summary.status): \(summary.fileCount) files, \(formatBytes(summary.bytesRead)) read, \(formatBytes(summary.archiveBytes)) stored in \(String(format: "%.1f", summary.duration)) s")
@@ -80,7 +120,17 @@ extension Command {
       ("bytes_read", .int(summary.bytesRead)), ("archive_bytes", .int(summary.archiveBytes)),
       ("files", .int(Int64(summary.fileCount))), ("warnings", .int(Int64(summary.warnings.count))),
       ("duration_s", .double(summary.duration)),
-    ])
+    ] + summary.requests.logFields)
+
+    if let pruneReport, !context.arguments.has("json") {
+      PruneOutput.print(pruneReport, context: context)
+    }
+    if let pruneError {
+      let failure = CommandLineTool.operatorError(pruneError)
+      throw LifeboatError(
+        failure.code, "backup \(summary.id) was stored, but prune failed: \(failure.message)",
+        hint: failure.hint)
+    }
     return summary.status == "complete" ? 0 : LifeboatError.Code.partial.rawValue
   }
 

@@ -10,6 +10,7 @@ extension Command {
       OptionSpec("quick", help: "only check that each archive exists with the size in its manifest"),
       OptionSpec("json", help: "print one JSON object per backup on stdout"),
       OptionSpec("spool-dir", value: "DIR", help: "directory for the temporary database copy"),
+      OptionSpec("metrics-file", value: "FILE", help: "update this Prometheus textfile when the run ends"),
     ] + CommonOptions.repository + CommonOptions.encryption + CommonOptions.logging,
     maxPositionals: 1,
     examples: [
@@ -23,7 +24,8 @@ extension Command {
       backup needs its identity or passphrase, except with --quick, which reads the sizes from
       its plain encryption record.
       """,
-    run: runVerify)
+    run: runVerify,
+    isMonitored: true)
 
   private static func runVerify(_ context: CommandContext) throws -> Int32 {
     let configuration = try context.configuration()
@@ -60,10 +62,23 @@ extension Command {
         if error.code == .unavailable { unavailable = true }
         if error.code == .configuration { keyProblems += 1 }
         problem = error.message
+      } catch StorageError.unavailable(let location, let reason) {
+        unavailable = true
+        problem = "storage \(location) unavailable: \(reason)"
       } catch {
         problem = "\(error)"
       }
-      if problem != nil { failures += 1 }
+      // verify takes no lock, so a prune running meanwhile may delete a listed backup.
+      if problem != nil, arguments.has("all"),
+        (try? repository.hasManifest(id: id)) == false
+      {
+        context.logger.notice("backup \(id) was deleted while verify ran (by prune); skipped")
+        continue
+      }
+      if let problem {
+        failures += 1
+        if context.report.error == nil { context.report.error = "backup \(id): \(problem)" }
+      }
       let seconds = Date().timeIntervalSince(started)
       if arguments.has("json") {
         context.print(
@@ -76,6 +91,8 @@ extension Command {
     }
     if failures > 0 {
       context.logger.error("\(failures) of \(ids.count) backup(s) failed verification")
+      context.report.error = "\(failures) of \(ids.count) backup(s) failed verification; first: "
+        + (context.report.error ?? "")
       if unavailable { return LifeboatError.Code.unavailable.rawValue }
       return keyProblems == failures ? LifeboatError.Code.configuration.rawValue : LifeboatError.Code.dataError.rawValue
     }
