@@ -135,6 +135,8 @@ public struct HealthCheck {
     do {
       record = try repository.record(id: id)
     } catch {
+      // NOTE: an encrypted manifest needs identity_file or a passphrase here, which a host
+      // that holds only the recipients' public keys does not have.
       return .failure(BackupProblem("manifest cannot be read: \(error)"))
     }
     guard let archive = record.manifest.archive else { return .failure(BackupProblem("manifest names no archive")) }

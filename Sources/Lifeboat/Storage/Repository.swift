@@ -50,7 +50,7 @@ public final class Repository {
 
   public init(store: ObjectStore) { self.store = store }
 
-  /// The archive key of a new backup, ending in `.age` when the repository encrypts.
+  /// Returns the archive key of a new backup, ending in `.age` when the repository encrypts.
   public func archiveKey(id: String, compression: CompressionFormat) -> String {
     RepositoryObjectKey(id: id, kind: .archive(compression), encrypted: keys.encrypts).key
   }

@@ -191,6 +191,30 @@ import Testing
     #expect(plainRestore.status == 0, "\(plainRestore.stderr)")
   }
 
+  @Test func pruneRemovesEveryObject() throws {
+    let setup = try Setup("enc-prune")
+    let first = try setup.backup()
+    let second = try setup.backup()
+    // A run that died between the encryption record and the manifest, two days ago.
+    let leftover = "20200101T000000Z-gone"
+    let leftoverPath = setup.work.join("repo/backups/\(leftover).encryption.json")
+    try "{}".write(toFile: leftoverPath, atomically: true, encoding: .utf8)
+    try FileManager.default.setAttributes(
+      [.modificationDate: Date().addingTimeInterval(-2 * 86_400)], ofItemAtPath: leftoverPath)
+
+    let prune = try setup.lifeboat(["prune", "--keep-last", "1", "--identity", setup.keys[0]])
+    #expect(prune.status == 0, "\(prune.stdout) \(prune.stderr)")
+    #expect(try setup.objects() == [
+      "\(second).encryption.json", "\(second).manifest.json.age", "\(second).tar.gz.age",
+    ])
+    #expect(prune.stdout.contains(first))
+    #expect(prune.stdout.contains("\(leftover).encryption.json (encryption record without a manifest"))
+
+    let withoutKey = try setup.lifeboat(["prune", "--keep-last", "1"])
+    #expect(withoutKey.status != 0)
+    #expect(withoutKey.stderr.contains(setup.recipients[0]), "\(withoutKey.stderr)")
+  }
+
   @Test func damagedArchiveFailsRestore() throws {
     let setup = try Setup("enc-damaged")
     let id = try setup.backup()

@@ -102,7 +102,8 @@ struct LockedBackup {
     }
   }
 
-  /// Whether the id's host part is `host`, allowing the `-2`, `-3`… of same-second backups.
+  /// Returns whether the id's host part is `host`, allowing the `-2`, `-3`… of same-second
+  /// backups.
   func matches(host: String) -> Bool {
     let name = id.dropFirst(17)
     guard name.hasPrefix(host) else { return false }
