@@ -16,7 +16,7 @@ extension Command {
       OptionSpec("spool-dir", value: "DIR", help: "where the temporary database copy is made (default $TMPDIR)"),
       OptionSpec("busy-timeout", value: "DURATION", help: "wait this long for a locked database (default 120s)"),
       OptionSpec("host", value: "NAME", help: "host name recorded in the backup id"),
-      OptionSpec("part-size", value: "SIZE", help: "S3 multipart part size (default 16MiB, at least 5MiB)"),
+      OptionSpec("part-size", value: "SIZE", help: "S3 multipart part size (default 8MiB, at least 5MiB)"),
       OptionSpec("parts-in-flight", value: "N", help: "S3 parts uploaded at once (default 2)"),
       OptionSpec("dry-run", short: "n", help: "list what would be archived, with sizes; read and store nothing"),
       OptionSpec("json", help: "print the summary as JSON on stdout"),
