@@ -28,7 +28,8 @@ let package = Package(
       name: "LifeboatSigV4Tests", dependencies: ["LifeboatSigV4"],
       resources: [.copy("Vectors")]),
     // Depends on the executable so that `swift test` builds the binary the end-to-end tests run.
-    .testTarget(name: "LifeboatTests", dependencies: ["Lifeboat", "lifeboat"]),
+    // Fixtures are scripts the tests run from the source tree, not bundle resources.
+    .testTarget(name: "LifeboatTests", dependencies: ["Lifeboat", "lifeboat"], exclude: ["Fixtures"]),
   ],
   swiftLanguageModes: [.v5]
 )

@@ -113,7 +113,8 @@ public enum CommandLineTool {
     }
   }
 
-  private static func report(_ error: LifeboatError, logger: Logger) {
+  /// Prints an operator-facing error as `error:`/`hint:` lines, or as a JSON log record.
+  static func report(_ error: LifeboatError, logger: Logger) {
     if logger.format == .json || (logger.format == .auto && isatty(STDERR_FILENO) == 0) {
       var fields: [(String, LogValue)] = [("exit_code", .int(Int64(error.code.rawValue)))]
       if let hint = error.hint { fields.append(("hint", .string(hint))) }
@@ -137,13 +138,19 @@ public enum CommandLineTool {
   nonisolated(unsafe) private static var signalSources: [DispatchSourceSignal] = []
 
   /// On SIGINT, SIGTERM or SIGHUP, deletes temporary files (database copies, partial objects)
-  /// and exits with 128 + the signal number.
+  /// and exits with 128 + the signal number. Inside `Interruption.deferSignals` the signal is
+  /// only recorded, so an in-place restore can roll back before it exits.
   private static func installSignalHandlers() {
     guard signalSources.isEmpty else { return }
     for number in [SIGINT, SIGTERM, SIGHUP] {
       signal(number, SIG_IGN)
       let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
       source.setEventHandler {
+        if Interruption.record(number) {
+          FileHandle.standardError.write(Data(
+            "warning: signal \(number) received; the restore stops after the current step and undoes its changes\n".utf8))
+          return
+        }
         TemporaryFiles.removeAll()
         FileHandle.standardError.write(Data("error: interrupted by signal \(number); no backup was recorded by this run\n".utf8))
         _exit(128 + number)
