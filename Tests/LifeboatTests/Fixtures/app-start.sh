@@ -1,11 +1,16 @@
 #!/bin/sh
 # Start command of the fake application: app-start.sh STATE_DIR DATABASE PORT
 # Records each call in STATE_DIR/calls. The file STATE_DIR/fail-start-once makes the next call
-# fail (and is removed), so a rollback's own start succeeds.
+# fail (and is removed), so a rollback's own start succeeds; STATE_DIR/fail-start makes every
+# call fail.
 state=$1
 database=$2
 port=$3
 echo "start ${LIFEBOAT_RESTORE_PHASE:-manual}" >> "$state/calls"
+if [ -e "$state/fail-start" ]; then
+  echo "start refused: $state/fail-start is set" >&2
+  exit 1
+fi
 if [ -e "$state/fail-start-once" ]; then
   rm -f "$state/fail-start-once"
   echo "start refused: $state/fail-start-once was set" >&2

@@ -74,6 +74,11 @@ final class FakeApplication {
     throw TestFailure("the fake application did not answer \(healthURL) within \(timeout) s")
   }
 
+  /// Returns true once /health reports healthy, polling for up to `timeout` seconds.
+  func becomesHealthy(within timeout: Double = 10) -> Bool {
+    (try? waitUntilHealthy(timeout: timeout)) != nil
+  }
+
   var isHealthy: Bool {
     guard let response = try? HTTPProbe.get(healthURL, timeout: 2) else { return false }
     return HTTPProbe.problem(with: response) == nil
