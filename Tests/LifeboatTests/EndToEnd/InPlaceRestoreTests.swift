@@ -321,6 +321,41 @@ struct RestoreRun {
     #expect(!scenario.application.isHealthy)
   }
 
+  @Test func signalRollsBack() throws {
+    let scenario = try InPlaceScenario("inplace-signal", healthTimeout: "30s")
+    let before = try scenario.digest()
+    scenario.application.setFlag("unhealthy")
+
+    // The script sends SIGTERM while step 8 waits for a health check that cannot pass. It runs
+    // through ShellHook so that lifeboat starts without the test thread's blocked signals.
+    let output = scenario.work.join("report.json")
+    let script = """
+      '\(TestSupport.lifeboatBinary)' restore latest --config '\(scenario.config)' --json > '\(output)' 2>/dev/null &
+      pid=$!
+      tries=0
+      until grep -q 'start restore' '\(scenario.application.state)/calls' 2>/dev/null || [ $tries -gt 200 ]; do
+        sleep 0.05
+        tries=$((tries + 1))
+      done
+      sleep 0.3
+      kill -TERM $pid
+      wait $pid
+      echo "exit=$?"
+      """
+    let hook = ShellHook(name: "test", command: script, timeout: 60, environment: ["LIFEBOAT_CONFIG": "/dev/null"])
+    let result = try hook.run(logger: Logger.disabled())
+    #expect(result.lastLines.last == "exit=130")
+
+    let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output))) as? [String: Any]
+    #expect(report?["outcome"] as? String == "rolled_back")
+    #expect(report?["failed_step"] as? String == "health-check")
+    #expect((report?["error"] as? String)?.contains("interrupted by signal 15") == true)
+    #expect(scenario.application.calls == ["stop restore", "start restore", "stop rollback", "start rollback"])
+    let after = try scenario.digest()
+    #expect(after == before, "\(StateDigest.differences(after, before))")
+    #expect(try scenario.leftovers().isEmpty)
+  }
+
   @Test func openDatabaseRefusedWithoutStop() throws {
     let scenario = try InPlaceScenario("inplace-open", hooks: false)
     try scenario.application.start()
