@@ -105,8 +105,8 @@ public struct Command {
 }
 
 extension OptionSpec {
-  /// An option that sets a configuration setting, with the help text of its schema entry.
-  /// Flags of `.bool` settings take no value.
+  /// Returns the option that sets a configuration setting, with the help text of its schema
+  /// entry. Pass no `value` for a `.bool` setting, whose flag takes none.
   static func setting(_ flag: String, value: String? = nil) -> OptionSpec {
     guard let spec = SettingsSchema.spec(flag: flag) else {
       preconditionFailure("no setting has the flag --\(flag)")
