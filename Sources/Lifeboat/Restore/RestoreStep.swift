@@ -25,20 +25,7 @@ public enum RestoreStep: Int, CaseIterable, Sendable {
     }
   }
 
-  /// A line for the plan and the summary.
-  public var summary: String {
-    switch self {
-    case .download: return "download the archive and its manifest"
-    case .verify: return "verify the archive checksum and every file's SHA-256 into staging directories"
-    case .stop: return "run the stop command"
-    case .moveAside: return "move the current files aside to the rollback directory"
-    case .putInPlace: return "rename the restored files into place"
-    case .checkDatabase: return "run PRAGMA integrity_check and foreign_key_check on the restored databases"
-    case .start: return "run the start command"
-    case .healthCheck: return "wait for the health check to pass"
-    }
-  }
-
+  /// The step as log lines show it: `3/8 stop`.
   public var label: String { "\(rawValue)/\(RestoreStep.allCases.count) \(name)" }
 }
 
