@@ -152,6 +152,17 @@ public struct Command {
   }
 }
 
+extension OptionSpec {
+  /// Returns the option that sets a configuration setting, with the help text of its schema
+  /// entry. Pass no `value` for a `.bool` setting, whose flag takes none.
+  static func setting(_ flag: String, value: String? = nil) -> OptionSpec {
+    guard let spec = SettingsSchema.spec(flag: flag) else {
+      preconditionFailure("no setting has the flag --\(flag)")
+    }
+    return OptionSpec(flag, value: value, help: spec.help)
+  }
+}
+
 /// Options every command that touches a repository accepts.
 enum CommonOptions {
   static let logging: [OptionSpec] = [

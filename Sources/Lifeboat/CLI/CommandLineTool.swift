@@ -130,7 +130,8 @@ public enum CommandLineTool {
     }
   }
 
-  private static func report(_ error: LifeboatError, logger: Logger) {
+  /// Prints an operator-facing error as `error:`/`hint:` lines, or as a JSON log record.
+  static func report(_ error: LifeboatError, logger: Logger) {
     if logger.format == .json || (logger.format == .auto && isatty(STDERR_FILENO) == 0) {
       var fields: [(String, LogValue)] = [("exit_code", .int(Int64(error.code.rawValue)))]
       if let hint = error.hint { fields.append(("hint", .string(hint))) }
@@ -155,13 +156,19 @@ public enum CommandLineTool {
 
   /// On SIGINT, SIGTERM or SIGHUP, deletes temporary files (database copies, partial objects),
   /// runs the exit actions (releasing the repository lock) and exits with 128 + the signal
-  /// number.
+  /// number. Inside `Interruption.deferSignals` the signal is only recorded, so an in-place
+  /// restore can roll back before it exits.
   private static func installSignalHandlers() {
     guard signalSources.isEmpty else { return }
     for number in [SIGINT, SIGTERM, SIGHUP] {
       signal(number, SIG_IGN)
       let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
       source.setEventHandler {
+        if Interruption.record(number) {
+          FileHandle.standardError.write(Data(
+            "warning: signal \(number) received; the restore stops after the current step and undoes its changes\n".utf8))
+          return
+        }
         TemporaryFiles.removeAll()
         ExitActions.runAll()
         let note = ExitActions.interruptionNote.map { "; \($0)" } ?? ""

@@ -222,6 +222,34 @@ public enum SettingsSchema {
       environmentAlias: "LIFEBOAT_FAULTS"),
 
     SettingSpec(
+      section: "restore", key: "stop_command", kind: .string, repeats: false,
+      flag: "stop-command",
+      help: "shell command that stops the application before an in-place restore; must return once it has exited"),
+    SettingSpec(
+      section: "restore", key: "start_command", kind: .string, repeats: false,
+      flag: "start-command",
+      help: "shell command that starts the application after an in-place restore or a rollback"),
+    SettingSpec(
+      section: "restore", key: "health_command", kind: .string, repeats: false,
+      flag: "health-command", help: "shell command that exits 0 once the restored application is healthy"),
+    SettingSpec(
+      section: "restore", key: "health_url", kind: .string, repeats: false, flag: "health-url",
+      help: "URL that must respond 2xx, without a JSON \"status\": \"unhealthy\", once the application is healthy"),
+    SettingSpec(
+      section: "restore", key: "health_timeout", kind: .duration, repeats: false,
+      flag: "health-timeout", help: "how long to retry the health check after the start command (default 60s)"),
+    SettingSpec(
+      section: "restore", key: "hook_timeout", kind: .duration, repeats: false,
+      flag: "hook-timeout",
+      help: "time limit for each stop, start or health command; it is then killed (default 120s)"),
+    SettingSpec(
+      section: "restore", key: "rollback_dir", kind: .path, repeats: false, flag: "rollback-dir",
+      help: "where the replaced files are moved; must be on the same file system as every destination (default: a hidden directory beside each)"),
+    SettingSpec(
+      section: "restore", key: "keep_rollback", kind: .bool, repeats: false, flag: nil,
+      help: "keep the replaced files after a successful restore (default true); false deletes them"),
+
+    SettingSpec(
       section: "log", key: "format", kind: .choice(["auto", "text", "json"]), repeats: false,
       flag: "log-format", help: "text (default), json (one object a line), or auto: json unless on a terminal"),
     SettingSpec(

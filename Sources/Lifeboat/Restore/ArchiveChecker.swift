@@ -18,7 +18,7 @@ public final class ArchiveChecker: TarReaderDelegate {
 
   private let manifest: Manifest
   private let options: Options
-  private let extractor: SafeExtractor?
+  private let extractor: ArchiveExtractor?
   private var expected: [[UInt8]: ManifestFile] = [:]
   private var seen = Set<[UInt8]>()
   private var databaseNames = Set<[UInt8]>()
@@ -31,7 +31,7 @@ public final class ArchiveChecker: TarReaderDelegate {
   public private(set) var databaseProblems: [String] = []
   public private(set) var bytesChecked: Int64 = 0
 
-  public init(manifest: Manifest, extractor: SafeExtractor?, options: Options = Options()) throws {
+  public init(manifest: Manifest, extractor: ArchiveExtractor?, options: Options = Options()) throws {
     self.manifest = manifest
     self.extractor = extractor
     self.options = options

@@ -13,6 +13,35 @@ public enum ArchiveScan {
   /// - Throws: `LifeboatError` with `.dataError` when the archive is damaged, disagrees with
   ///   the manifest or its checksum differs, naming the backup and, where known, the member.
   public static func run(record: BackupRecord, store: ObjectStore, checker: ArchiveChecker) throws -> Result {
+    let key = record.manifest.archive?.key ?? record.id
+    return try scan(record: record, checker: checker) { sink in
+      try store.read(key: key, range: nil, into: sink)
+    }
+  }
+
+  /// Creates the checker for `record`. A manifest that names an unsafe path fails here, as
+  /// the same `.dataError` a damaged archive gives.
+  public static func makeChecker(
+    record: BackupRecord, extractor: ArchiveExtractor?, options: ArchiveChecker.Options
+  ) throws -> ArchiveChecker {
+    do {
+      return try ArchiveChecker(manifest: record.manifest, extractor: extractor, options: options)
+    } catch {
+      throw classify(error, record: record, member: nil)
+    }
+  }
+
+  /// Streams a copy of the backup's archive that was downloaded to `archiveFile` through
+  /// `checker`, with the same checks as `run(record:store:checker:)`.
+  public static func run(record: BackupRecord, archiveFile: String, checker: ArchiveChecker) throws -> Result {
+    try scan(record: record, checker: checker) { sink in
+      try readFile(archiveFile, into: sink)
+    }
+  }
+
+  private static func scan(
+    record: BackupRecord, checker: ArchiveChecker, read: (ByteSink) throws -> Void
+  ) throws -> Result {
     guard let archive = record.manifest.archive, let format = CompressionFormat(rawValue: archive.compression)
     else {
       throw LifeboatError(.dataError, "manifest of backup \(record.id) names no known archive format")
@@ -26,7 +55,7 @@ public enum ArchiveScan {
       // An encrypted archive: store -> hash and count -> age -> raw.
       stored = record.encryption.map { HashingSink(next: AgeDecryptor(identities: $0.identities, next: raw)) }
       let input = stored ?? raw
-      try store.read(key: archive.key, range: nil, into: input)
+      try read(input)
       try input.finish()
       try checker.finish()
     } catch {
@@ -50,6 +79,20 @@ public enum ArchiveScan {
         hint: "the stored archive is not the one this backup wrote; restore from another backup")
     }
     return Result(archiveSHA256: digest, archiveBytes: raw.byteCount)
+  }
+
+  private static func readFile(_ path: String, into sink: ByteSink) throws {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw SystemError("open", path: path) }
+    defer { close(fd) }
+    var buffer = [UInt8](repeating: 0, count: 1 << 20)
+    while true {
+      let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+      if count < 0 && errno == EINTR { continue }
+      guard count >= 0 else { throw SystemError("read", path: path) }
+      if count == 0 { return }
+      try buffer.withUnsafeBytes { try sink.write(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+    }
   }
 
   private static func classify(_ error: Error, record: BackupRecord, member: [UInt8]?) -> Error {

@@ -28,7 +28,11 @@ public final class RestoreRunner {
   }
 
   public func restore(selector: String, target: String) throws -> RestoreSummary {
-    let record = try repository.resolve(selector)
+    try restore(record: try repository.resolve(selector), target: target)
+  }
+
+  /// Restores an already resolved backup into `target`.
+  public func restore(record: BackupRecord, target: String) throws -> RestoreSummary {
     logger.context.append(("backup_id", .string(record.id)))
     defer { logger.context.removeAll { $0.0 == "backup_id" } }
     let manifest = record.manifest
@@ -63,7 +67,7 @@ public final class RestoreRunner {
     var options = ArchiveChecker.Options()
     options.onlyNames = Set(names)
     options.spoolDirectory = spoolDirectory
-    let checker = try ArchiveChecker(manifest: manifest, extractor: extractor, options: options)
+    let checker = try ArchiveScan.makeChecker(record: record, extractor: extractor, options: options)
     _ = try ArchiveScan.run(record: record, store: repository.store, checker: checker)
     logger.info("archive verified", [("files", .int(Int64(manifest.fileCount)))])
 

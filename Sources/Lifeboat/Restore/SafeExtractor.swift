@@ -7,7 +7,7 @@ import Foundation
 /// during extraction. Nothing is overwritten: files and links are created with `O_EXCL`
 /// semantics, so a member cannot replace a directory or an earlier member. Devices and FIFOs
 /// are rejected. Modes, times and (as root) owners are applied after all data is written.
-public final class SafeExtractor {
+public final class SafeExtractor: ArchiveExtractor {
   public let root: String
   private let rootFD: Int32
   private let allowExternalSymlinks: Bool
@@ -18,6 +18,10 @@ public final class SafeExtractor {
   private let restoreOwners = geteuid() == 0
 
   /// Opens `root`, which must be an existing directory.
+  /// Makes each file and directory durable with `fsync` before the extraction counts as done.
+  /// An in-place restore sets it, because it renames the result over the live files.
+  public var syncToDisk = false
+
   public init(root: String, allowExternalSymlinks: Bool = false) throws {
     self.root = root
     self.allowExternalSymlinks = allowExternalSymlinks
@@ -32,7 +36,7 @@ public final class SafeExtractor {
     close(rootFD)
   }
 
-  func begin(_ entry: TarEntry, path: [UInt8]) throws {
+  public func begin(_ entry: TarEntry, path: [UInt8]) throws {
     let shown = FilePath.display(path)
     var components = path.split(separator: UInt8(ascii: "/")).map(Array.init)
     let name = components.removeLast()
@@ -68,7 +72,13 @@ public final class SafeExtractor {
         throw ExtractionError.unsafeMember(shown, "cannot create symlink: \(String(cString: strerror(errno)))")
       }
     case .hardLink:
-      let target = try MemberPath.normalize(entry.linkTarget)
+      let target: [UInt8]
+      do {
+        target = try MemberPath.normalize(entry.linkTarget)
+      } catch ExtractionError.unsafeMember(_, let reason) {
+        throw ExtractionError.unsafeMember(
+          shown, "hard link target '\(FilePath.display(entry.linkTarget))' is unsafe: \(reason)")
+      }
       guard regularFiles.contains(target) else {
         throw ExtractionError.unsafeMember(
           shown, "hard link to '\(FilePath.display(entry.linkTarget))', which is not a file restored before it")
@@ -85,7 +95,7 @@ public final class SafeExtractor {
     if entry.type != .hardLink { metadata.append((path, entry)) }
   }
 
-  func data(_ bytes: UnsafeRawBufferPointer) throws {
+  public func data(_ bytes: UnsafeRawBufferPointer) throws {
     var offset = 0
     while offset < bytes.count {
       let count = write(fileFD, bytes.baseAddress! + offset, bytes.count - offset)
@@ -97,8 +107,11 @@ public final class SafeExtractor {
     }
   }
 
-  func end() throws {
+  public func end() throws {
     if fileFD >= 0 {
+      if syncToDisk && fsync(fileFD) != 0 {
+        throw ExtractionError.system("cannot sync \(root)/\(FilePath.display(currentPath)): \(String(cString: strerror(errno)))")
+      }
       close(fileFD)
       fileFD = -1
     }
@@ -122,8 +135,16 @@ public final class SafeExtractor {
           timespec(tv_sec: Int(entry.modificationTime), tv_nsec: Int(entry.modificationNanoseconds)),
         ]
         utimensat(rootFD, name, &times, AT_SYMLINK_NOFOLLOW)
+        if syncToDisk && entry.type == .directory {
+          let directory = openat(rootFD, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+          if directory >= 0 {
+            fsync(directory)
+            close(directory)
+          }
+        }
       }
     }
+    if syncToDisk { fsync(rootFD) }
   }
 
   /// Opens each directory component below the root without following symlinks, creating

@@ -158,7 +158,7 @@ import Testing
 
     let missingID = try TestSupport.lifeboat(["restore", "--target", "/tmp/x"])
     #expect(missingID.status == 64)
-    #expect(missingID.stderr.contains("missing backup id"))
+    #expect(missingID.stderr.contains("missing backup"))
 
     let noCommand = try TestSupport.lifeboat(["frobnicate"])
     #expect(noCommand.status == 64)

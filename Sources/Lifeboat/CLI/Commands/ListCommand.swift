@@ -8,33 +8,43 @@ extension Command {
     options: [
       OptionSpec("json", help: "print one JSON array of backups on stdout"),
       OptionSpec("host", value: "NAME", help: "only backups taken on host NAME"),
+      OptionSpec("since", value: "TIME", help: "only backups taken at or after TIME (UTC unless it has Z or an offset)"),
+      OptionSpec("until", value: "TIME", help: "only backups taken at or before TIME (UTC unless it has Z or an offset)"),
     ] + CommonOptions.repository + CommonOptions.encryption + CommonOptions.logging,
     maxPositionals: 0,
     examples: [
       "lifeboat list --repo file:///srv/backups",
       "lifeboat list --config /etc/lifeboat/lifeboat.conf --json",
+      "lifeboat list --since 2026-12-01 --until '2026-12-03 04:00' --repo file:///srv/backups",
     ],
     details: """
       Only backups whose manifest was written are listed; interrupted runs never appear.
       Encrypted backups that no configured identity opens are listed with the status
       'encrypted', their time and stored size, and no file count.
+      TIME is \(TimeArgument.formats); a date alone means 00:00 UTC of that day.
       """,
     run: runList)
 
   private static func runList(_ context: CommandContext) throws -> Int32 {
+    let filter = BackupTimeFilter(
+      since: try timeOption(context.arguments, "since"), until: try timeOption(context.arguments, "until"))
     _ = try context.configuration()
     let repository = try context.openRepository(create: false)
     var unreadable = 0
+    // Filter by the time in the id first, so manifests outside the window are never read.
     var lockedIDs: [String] = []
-    var records = try repository.list { id, error in
-      // Encrypted, and no configured key opens it: not damage, and the listing shows the rest.
-      if let error = error as? LifeboatError, error.code == .configuration {
+    var records: [BackupRecord] = []
+    for id in try repository.listIDs() where filter.contains(id: id) {
+      do {
+        records.append(try repository.record(id: id))
+      } catch let error as LifeboatError where error.code == .configuration {
+        // Encrypted, and no configured key opens it: not damage, and the listing shows the rest.
         lockedIDs.append(id)
         context.logger.debug(error.message)
-        return
+      } catch {
+        unreadable += 1
+        context.logger.error("manifest of backup \(id) cannot be read: \(error)")
       }
-      unreadable += 1
-      context.logger.error("manifest of backup \(id) cannot be read: \(error)")
     }
     var locked = try LockedBackup.find(lockedIDs, in: repository)
     if let host = context.arguments.value("host") {
@@ -71,6 +81,14 @@ extension Command {
       for (_, line) in lines.sorted(by: { $0.0 < $1.0 }) { context.print(line) }
     }
     return unreadable == 0 ? 0 : LifeboatError.Code.dataError.rawValue
+  }
+
+  private static func timeOption(_ arguments: ParsedArguments, _ name: String) throws -> Date? {
+    guard let text = arguments.value(name) else { return nil }
+    guard let date = TimeArgument.parse(text) else {
+      throw UsageError(message: "invalid time '\(text)' for --\(name): expected \(TimeArgument.formats)")
+    }
+    return date
   }
 
   private static func pad(_ text: String, _ width: Int) -> String {

@@ -4,9 +4,11 @@ extension Command {
   static let verify = Command(
     name: "verify",
     summary: "Re-read stored backups and check every checksum and the database's integrity.",
-    usage: "lifeboat verify [ID|latest] [--all] [--quick] [--repo URL] [options]",
+    usage: "lifeboat verify [ID|latest | --all | --latest N | --sample PERCENT] [--quick] [--repo URL] [options]",
     options: [
       OptionSpec("all", help: "verify every backup in the repository"),
+      OptionSpec("latest", value: "N", help: "verify the newest N backups"),
+      OptionSpec("sample", value: "PERCENT", help: "verify a random sample: 10% of the backups (at least one), or a count such as 3"),
       OptionSpec("quick", help: "only check that each archive exists with the size in its manifest"),
       OptionSpec("json", help: "print one JSON object per backup on stdout"),
       OptionSpec("spool-dir", value: "DIR", help: "directory for the temporary database copy"),
@@ -16,8 +18,12 @@ extension Command {
     examples: [
       "lifeboat verify --repo file:///srv/backups",
       "lifeboat verify --all --config /etc/lifeboat/lifeboat.conf",
+      "lifeboat verify --latest 3 --json --repo file:///srv/backups",
+      "lifeboat verify --sample 10% --config /etc/lifeboat/lifeboat.conf",
     ],
     details: """
+      Without an id or option the newest backup is checked; --latest N checks the newest N,
+      --sample a random share (at least one backup), --all every backup.
       Without --quick each archive is read in full: its SHA-256, every member against the
       manifest, and PRAGMA integrity_check on the database copy. Exit status 0 only when every
       checked backup is intact, 65 when one is damaged, 78 when keys are missing. An encrypted
@@ -31,17 +37,7 @@ extension Command {
     let configuration = try context.configuration()
     let repository = try context.openRepository(create: false)
     let arguments = context.arguments
-    if arguments.has("all") && !arguments.positionals.isEmpty {
-      throw UsageError(message: "give either a backup id or --all, not both")
-    }
-
-    var ids: [String]
-    if arguments.has("all") {
-      ids = try repository.listIDs()
-      if ids.isEmpty { throw LifeboatError(.failure, "no backups in \(repository.store.location)") }
-    } else {
-      ids = [try repository.resolveID(arguments.positionals.first ?? "latest", mustExist: true)]
-    }
+    let ids = try selectBackups(arguments, repository: repository)
     let spool = (configuration.string("backup.spool_dir") ?? arguments.value("spool-dir")).map { absolutePath($0) }
       ?? NSTemporaryDirectory()
 
@@ -111,6 +107,44 @@ extension Command {
       }
     }
     return nil
+  }
+
+  /// Returns the ids to verify, oldest first, from the one selection the command line makes.
+  private static func selectBackups(_ arguments: ParsedArguments, repository: Repository) throws -> [String] {
+    let selections = [
+      arguments.positionals.isEmpty ? nil : "a backup id", arguments.has("all") ? "--all" : nil,
+      arguments.has("latest") ? "--latest" : nil, arguments.has("sample") ? "--sample" : nil,
+    ].compactMap { $0 }
+    guard selections.count <= 1 else {
+      throw UsageError(message: "give only one of \(selections.joined(separator: ", "))")
+    }
+
+    var count: Int?
+    var sample: BackupSample?
+    if let text = arguments.value("latest") {
+      guard let value = Int(text), value > 0 else {
+        throw UsageError(message: "invalid value '\(text)' for --latest: expected a whole number of backups, at least 1")
+      }
+      count = value
+    }
+    if let text = arguments.value("sample") {
+      guard let parsed = BackupSample.parse(text) else {
+        throw UsageError(message: "invalid value '\(text)' for --sample: expected a percentage such as 10% (at most 100%) or a count such as 3")
+      }
+      sample = parsed
+    }
+    guard arguments.has("all") || count != nil || sample != nil else {
+      return [try repository.resolveID(arguments.positionals.first ?? "latest", mustExist: true)]
+    }
+
+    let all = try repository.listIDs()
+    guard !all.isEmpty else { throw LifeboatError(.failure, "no backups in \(repository.store.location)") }
+    if let count { return Array(all.suffix(count)) }
+    if let sample {
+      var generator = SystemRandomNumberGenerator()
+      return sample.choose(from: all, using: &generator)
+    }
+    return all
   }
 
   /// Returns a description of what is wrong with the backup, or nil when it is intact.
