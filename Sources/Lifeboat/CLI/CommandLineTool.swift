@@ -132,12 +132,14 @@ public enum CommandLineTool {
 
   /// Prints an operator-facing error as `error:`/`hint:` lines, or as a JSON log record.
   static func report(_ error: LifeboatError, logger: Logger) {
+    var fields: [(String, LogValue)] = [("exit_code", .int(Int64(error.code.rawValue)))]
+    if let hint = error.hint { fields.append(("hint", .string(hint))) }
     if logger.format == .json || (logger.format == .auto && isatty(STDERR_FILENO) == 0) {
-      var fields: [(String, LogValue)] = [("exit_code", .int(Int64(error.code.rawValue)))]
-      if let hint = error.hint { fields.append(("hint", .string(hint))) }
       logger.log(.error, error.message, fields)
       return
     }
+    // The terminal gets the two-line form below; the log file still records the error.
+    logger.log(.error, error.message, fields, fileOnly: true)
     var text = "error: \(Redaction.redact(error.message))\n"
     if let hint = error.hint { text += "hint: \(Redaction.redact(hint))\n" }
     FileHandle.standardError.write(Data(text.utf8))

@@ -98,7 +98,12 @@ public struct Configuration: Sendable {
       }
       seenSingle[spec.name] = entry.line
       var text = entry.value
-      if case .path = spec.kind, !text.isEmpty { text = absolutePath(text, relativeTo: directory) }
+      if case .path = spec.kind, !text.isEmpty {
+        // Sources may carry an archive name, `logs=/var/log/app`: only the path is resolved.
+        let source = spec.section == "source" ? SnapshotPlan.parseSource(text) : (name: nil, path: text)
+        text = absolutePath(source.path, relativeTo: directory)
+        if let name = source.name { text = name + "=" + text }
+      }
       values[spec.name, default: []].append(
         SettingValue(text: text, origin: .file(path: path, line: entry.line)))
     }

@@ -16,10 +16,11 @@ public struct IniSyntaxError: Error, CustomStringConvertible {
 
 /// Parses the small INI dialect of lifeboat's config file.
 ///
-/// `[section]` headers, `key = value` lines, `#` or `;` comments on their own line, blank lines.
-/// Values are taken verbatim after trimming surrounding whitespace, so a `#` inside a value is
-/// part of it; a value may be wrapped in double quotes to keep leading or trailing spaces.
-/// A key may repeat where the setting takes several values.
+/// `[section]` headers, `key = value` lines, blank lines, and comments that start with `#` or `;`
+/// either on their own line or after a value, preceded by whitespace (`url = file:///x  # note`).
+/// A `#` with no space before it is part of the value (`file:///a#b`). A value wrapped in double
+/// quotes is taken exactly, spaces and ` #` included. A key may repeat where the setting takes
+/// several values.
 public enum IniFile {
   public static func parse(_ text: String, file: String) throws -> [IniEntry] {
     var entries: [IniEntry] = []
@@ -50,9 +51,23 @@ public enum IniFile {
           message: "key outside any section; put it under a [section] header")
       }
       let key = line[..<equals].trimmingCharacters(in: .whitespaces).lowercased()
-      var value = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
-      if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") {
-        value = String(value.dropFirst().dropLast())
+      let rawValue = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+      let value: String
+      if rawValue.hasPrefix("\"") {
+        let body = rawValue.dropFirst()
+        guard let close = body.firstIndex(of: "\"") else {
+          throw IniSyntaxError(
+            file: file, line: lineNumber, message: "value of '\(key)' has no closing double quote")
+        }
+        let rest = body[body.index(after: close)...].trimmingCharacters(in: .whitespaces)
+        guard rest.isEmpty || rest.hasPrefix("#") || rest.hasPrefix(";") else {
+          throw IniSyntaxError(
+            file: file, line: lineNumber,
+            message: "unexpected text after the quoted value of '\(key)'; put comments after a space and '#'")
+        }
+        value = String(body[..<close])
+      } else {
+        value = stripComment(rawValue)
       }
       guard !key.isEmpty else {
         throw IniSyntaxError(file: file, line: lineNumber, message: "missing key before '='")
@@ -60,6 +75,19 @@ public enum IniFile {
       entries.append(IniEntry(section: currentSection, key: key, value: value, line: lineNumber))
     }
     return entries
+  }
+
+  /// Cuts a trailing comment: `#` or `;` at the start or after whitespace.
+  private static func stripComment(_ text: String) -> String {
+    var previous: Character = " "
+    for index in text.indices {
+      let character = text[index]
+      if (character == "#" || character == ";") && previous.isWhitespace {
+        return String(text[..<index]).trimmingCharacters(in: .whitespaces)
+      }
+      previous = character
+    }
+    return text
   }
 }
 

@@ -96,10 +96,13 @@ public final class RunLock: @unchecked Sendable {
 
     do {
       if let existing = try readObject(store: store) {
-        guard existing.isStale(after: options.staleAfter) else {
+        // A holder on this host whose process is gone is dead for certain: this run holds the
+        // local lock, which any live run of this host against this repository would hold.
+        let deadHere = existing.record.map { $0.isOnThisHost && !$0.isLocalProcessAlive } ?? false
+        guard existing.isStale(after: options.staleAfter) || deadHere else {
           throw held(location: store.location, by: existing, staleAfter: options.staleAfter)
         }
-        logger.warning("taking over a stale repository lock", [
+        logger.warning(deadHere ? "taking over the repository lock of a run on this host that is gone" : "taking over a stale repository lock", [
           ("holder", .string(existing.holderDescription)),
           ("age_s", .int(Int64(existing.age))), ("stale_after_s", .int(Int64(options.staleAfter))),
         ])
@@ -249,7 +252,8 @@ public final class RunLock: @unchecked Sendable {
     }
 
     var reasons: [String] = []
-    if !existing.isStale(after: options.staleAfter) {
+    let deadHere = localHolder == nil && deadLocalHolder(existing) != nil
+    if !existing.isStale(after: options.staleAfter) && !deadHere {
       reasons.append("it was refreshed \(formatSeconds(existing.age)) ago, within stale_after (\(formatSeconds(options.staleAfter)))")
     }
     if existing.record?.isLocalProcessAlive == true {

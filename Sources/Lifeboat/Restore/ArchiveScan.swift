@@ -113,6 +113,11 @@ public enum ArchiveScan {
       return LifeboatError(
         .dataError, "backup \(record.id): archive \(key) is damaged: \(error)\(inMember)",
         hint: "restore from another backup ('lifeboat list'), and run 'lifeboat verify --all'")
+    case ExtractionError.externalSymlink:
+      return LifeboatError(
+        .failure, "backup \(record.id): \(error); nothing was put in place",
+        hint: "trees such as /etc often hold absolute symlinks. If you expect this one, run the "
+          + "restore again with --allow-external-symlinks; every other check still applies")
     case let error as ExtractionError:
       return LifeboatError(
         .dataError, "backup \(record.id): archive \(key): \(error)",

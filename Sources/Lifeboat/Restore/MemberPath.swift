@@ -47,6 +47,9 @@ public enum ExtractionError: Error, CustomStringConvertible {
   case mismatch(String, String)
   case missing(String)
   case unsupported(String, String)
+  /// A symlink whose target lies outside the restored tree: safe data (extraction never follows
+  /// a link) that the operator must allow explicitly.
+  case externalSymlink(String, String)
   case system(String)
 
   public var description: String {
@@ -57,6 +60,8 @@ public enum ExtractionError: Error, CustomStringConvertible {
     case .mismatch(let path, let detail): return "\(path): \(detail)"
     case .missing(let path): return "'\(path)' is in the manifest but missing from the archive"
     case .unsupported(let path, let kind): return "archive member '\(path)' rejected: \(kind) not allowed"
+    case .externalSymlink(let path, let target):
+      return "archive member '\(path)' is a symlink to '\(target)', outside the restored tree"
     case .system(let message): return message
     }
   }

@@ -8,8 +8,14 @@ public enum RestoreSelection {
   /// selects every source.
   ///
   /// - Throws: `LifeboatError` with `.usage` naming the values that match no source.
-  public static func names(_ only: [String], in manifest: Manifest) throws -> [String] {
+  public static func names(_ requestedNames: [String], in manifest: Manifest) throws -> [String] {
     let all = manifest.sources.map(\.name)
+    // `config/` and `config` name the same source.
+    let only = requestedNames.map { name in
+      var trimmed = name
+      while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
+      return trimmed
+    }
     guard !only.isEmpty else { return all }
 
     let known = Set(all)

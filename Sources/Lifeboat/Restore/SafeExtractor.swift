@@ -62,8 +62,7 @@ public final class SafeExtractor: ArchiveExtractor {
       regularFiles.insert(path)
     case .symlink:
       if !allowExternalSymlinks && !MemberPath.symlinkStaysInside(linkPath: path, target: entry.linkTarget) {
-        throw ExtractionError.unsafeMember(
-          shown, "symlink to '\(FilePath.display(entry.linkTarget))' points outside the restore directory (allow with --allow-external-symlinks)")
+        throw ExtractionError.externalSymlink(shown, FilePath.display(entry.linkTarget))
       }
       let status = FilePath(bytes: entry.linkTarget).withCString { target in
         FilePath(bytes: name).withCString { symlinkat(target, parent, $0) }

@@ -7,6 +7,26 @@ public struct SnapshotPlan: Sendable {
   public var selection: SourceSelection
   public var spoolDirectory: String
   public var busyTimeout: Double
+  /// Archive names given explicitly (`logs=/var/log/app`), by absolute source path. Other
+  /// sources are named by their last path component.
+  public var names: [String: String] = [:]
+
+  /// The top-level name of a source in the archive and in restores.
+  public func name(of source: String) -> String {
+    names[source] ?? (source as NSString).lastPathComponent
+  }
+
+  /// Splits a source setting `NAME=PATH` into its parts. A value whose text before the first `=`
+  /// is empty or contains `/` is a plain path, so `/data/a=b` stays one path.
+  public static func parseSource(_ text: String) -> (name: String?, path: String) {
+    guard let equals = text.firstIndex(of: "=") else { return (nil, text) }
+    let name = String(text[..<equals])
+    let path = String(text[text.index(after: equals)...])
+    guard !name.isEmpty, !name.contains("/"), name != ".", name != "..", !path.isEmpty else {
+      return (nil, text)
+    }
+    return (name, path)
+  }
 
   /// Checks the sources exist and their archive names are distinct; nothing is read yet.
   public func validate(configuration: Configuration?) throws {
@@ -14,7 +34,7 @@ public struct SnapshotPlan: Sendable {
     let reserved: Set<String> = ["manifest.json", "SHA256SUMS"]
     func origin(_ name: String, _ path: String) -> String {
       guard let values = configuration?.settingValues(name),
-        let value = values.first(where: { $0.text == path })
+        let value = values.first(where: { $0.text == path || $0.text.hasSuffix("=" + path) })
       else { return "" }
       return "\(value.origin): "
     }
@@ -31,11 +51,11 @@ public struct SnapshotPlan: Sendable {
           .failure, "\(origin("source.database", database))database \(database) not found",
           hint: "check the path of the database in [source] database or --db")
       }
-      let name = (database as NSString).lastPathComponent
+      let name = self.name(of: database)
       if let other = names[name] ?? (reserved.contains(name) ? "a lifeboat file" : nil) {
         throw LifeboatError(
           .configuration, "database \(database) and \(other) would both be stored as '\(name)'",
-          hint: "each source's last path component must be distinct")
+          hint: "give one of them its own name: --path NAME=PATH, or 'path = NAME=PATH' in [source]")
       }
       names[name] = database
       try SQLiteSnapshot.preflight(database)
@@ -52,14 +72,14 @@ public struct SnapshotPlan: Sendable {
           .failure, "\(origin("source.path", tree))source \(tree) is not a directory",
           hint: "list directories with --path and databases with --db")
       }
-      let name = (tree as NSString).lastPathComponent
+      let name = self.name(of: tree)
       guard name != "/" && !name.isEmpty else {
         throw LifeboatError(.configuration, "the root directory cannot be a source; name a subdirectory")
       }
       if let other = names[name] ?? (reserved.contains(name) ? "a lifeboat file" : nil) {
         throw LifeboatError(
           .configuration, "source \(tree) and \(other) would both be stored as '\(name)'",
-          hint: "each source's last path component must be distinct")
+          hint: "give one of them its own name: --path NAME=PATH, or 'path = NAME=PATH' in [source]")
       }
       names[name] = tree
     }
@@ -120,7 +140,7 @@ public final class SnapshotBuilder {
   // MARK: Databases
 
   private func archiveDatabase(_ source: String) throws {
-    let name = (source as NSString).lastPathComponent
+    let name = plan.name(of: source)
     if listOnly {
       var info = stat()
       stat(source, &info)
@@ -169,7 +189,7 @@ public final class SnapshotBuilder {
   // MARK: Trees
 
   private func archiveTree(_ root: String) throws {
-    let name = (root as NSString).lastPathComponent
+    let name = plan.name(of: root)
     var info = stat()
     guard lstat(root, &info) == 0 || stat(root, &info) == 0 else {
       warn(root, "source directory vanished before it was read", unreadable: true)
@@ -255,6 +275,11 @@ public final class SnapshotBuilder {
     var entry = TarEntry(path: archivePath, type: .symlink, mode: 0o777)
     fillOwnerAndTime(&entry, info)
     entry.linkTarget = Array(target[..<length])
+    if !MemberPath.symlinkStaysInside(linkPath: archivePath, target: entry.linkTarget) {
+      logger.info("symlink points outside its source; restoring it needs --allow-external-symlinks", [
+        ("path", .string(path.description)), ("target", .string(FilePath.display(entry.linkTarget))),
+      ])
+    }
     try writeHeader(entry)
     result.files.append(manifestFile(entry, digest: nil))
   }

@@ -56,7 +56,8 @@ public struct BackupTimeFilter: Sendable {
 
 extension Repository {
   /// Resolves a selector to one committed backup, optionally only among backups of `host`
-  /// (the host name recorded in the manifest).
+  /// (the host name recorded in the manifest). `latest` and `before` skip partial backups
+  /// unless nothing else matches.
   ///
   /// - Throws: `LifeboatError` naming the selector when nothing matches, or when the manifest
   ///   of a candidate cannot be read while looking for the host.
@@ -71,11 +72,17 @@ extension Repository {
       return record
     }
 
+    // A partial backup (sources that could not be read) is chosen only when no complete one
+    // matches, so `latest` never silently restores less than an earlier backup holds.
     let ids = try listIDs()
+    var newestPartial: BackupRecord?
     for id in selector.candidates(in: ids) {
       let record = try record(id: id)
-      if host == nil || record.manifest.host == host { return record }
+      guard host == nil || record.manifest.host == host else { continue }
+      if record.manifest.status != "partial" { return record }
+      if newestPartial == nil { newestPartial = record }
     }
+    if let newestPartial { return newestPartial }
     throw noMatch(selector, host: host, ids: ids)
   }
 

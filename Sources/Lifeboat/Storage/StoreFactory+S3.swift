@@ -48,7 +48,9 @@ extension StoreFactory {
     let store = try S3ObjectStore(configuration: s3, log: { level, line in
       switch level {
       case .debug: logger.trace(line)
-      case .info: logger.warning(line)
+      // Retries and breaker changes: in the log file, but a run that recovers stays quiet under
+      // cron. The error that ends a run is reported on its own.
+      case .info: logger.info(line)
       case .warning: logger.warning(line)
       }
     })

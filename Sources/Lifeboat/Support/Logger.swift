@@ -105,8 +105,12 @@ public final class Logger: @unchecked Sendable {
     log(.critical, message, fields)
   }
 
-  public func log(_ lineLevel: LogLevel, _ message: String, _ fields: [(String, LogValue)]) {
-    let toTerminal = lineLevel >= level
+  /// Writes a line to the terminal (if `lineLevel` passes) and to the log file.
+  /// `fileOnly` skips the terminal, for a line the caller has already shown in another form.
+  public func log(
+    _ lineLevel: LogLevel, _ message: String, _ fields: [(String, LogValue)], fileOnly: Bool = false
+  ) {
+    let toTerminal = lineLevel >= level && !fileOnly
     // The log file records everything from info up, whatever the terminal shows.
     let toFile = file != nil && lineLevel >= min(level, .info)
     guard toTerminal || toFile else { return }

@@ -49,7 +49,10 @@ import Testing
       let target = setup.work.join("target-\(index)")
       let result = try TestSupport.lifeboat(
         ["restore", setup.id, "--target", target, "--repo", "file://" + setup.repository] + extra)
-      #expect(result.status == 65, "\(name) \(extra): \(result.stderr)")
+      // A symlink out of the tree alone is a failure (1) that --allow-external-symlinks lifts;
+      // the member written through it is then rejected as damage (65).
+      let expected: Int32 = name == "symlink-escape" && extra.isEmpty ? 1 : 65
+      #expect(result.status == expected, "\(name) \(extra): \(result.stderr)")
       #expect(result.stderr.contains("backup \(setup.id)"), "\(name): \(result.stderr)")
       #expect(try FileManager.default.contentsOfDirectory(atPath: target) == [], "\(name) \(extra) left files in the target")
       #expect(try setup.outsideUntouched(), "\(name) \(extra) wrote outside the target")
@@ -63,7 +66,7 @@ import Testing
     let setup = try Setup(name)
     let before = try StateDigest.of(setup.sources)
     let result = try TestSupport.lifeboat(["restore", setup.id, "--repo", "file://" + setup.repository])
-    #expect(result.status == 65, "\(name): \(result.stderr)")
+    #expect(result.status == (name == "symlink-escape" ? 1 : 65), "\(name): \(result.stderr)")
     #expect(result.stderr.contains("failed at step 2 (verify)"), "\(name): \(result.stderr)")
     let after = try StateDigest.of(setup.sources)
     #expect(after == before, "\(name): \(StateDigest.differences(after, before))")

@@ -7,13 +7,13 @@ extension Command {
     usage: "lifeboat backup [--db FILE]... [--path DIR]... [--repo URL] [options]",
     options: [
       OptionSpec("db", value: "FILE", repeats: true, help: "SQLite database to copy with the online backup API"),
-      OptionSpec("path", value: "DIR", repeats: true, help: "directory tree to archive (config, logs)"),
+      OptionSpec("path", value: "DIR", repeats: true, help: "directory tree to archive; NAME=DIR stores it as NAME"),
       OptionSpec("exclude", value: "GLOB", repeats: true, help: "leave out matching paths: '*.tmp', 'logs/cache/**'"),
       OptionSpec("one-file-system", help: "do not cross into other mounted file systems"),
       OptionSpec("compression", value: "FORMAT", help: "gzip (default, .tar.gz) or zstd (.tar.zst)"),
       OptionSpec("compression-level", value: "N", help: "gzip 1-9 (default 6), zstd 1-19 (default 3)"),
       OptionSpec("threads", value: "N", help: "compression threads (default: number of cores)"),
-      OptionSpec("spool-dir", value: "DIR", help: "where the temporary database copy is made (default $TMPDIR)"),
+      OptionSpec("spool-dir", value: "DIR", help: "where the temporary database copy is made (default $TMPDIR, else /var/tmp)"),
       OptionSpec("busy-timeout", value: "DURATION", help: "wait this long for a locked database (default 120s)"),
       OptionSpec("host", value: "NAME", help: "host name recorded in the backup id"),
       OptionSpec("part-size", value: "SIZE", help: "S3 multipart part size (default 8MiB, at least 5MiB)"),
@@ -153,17 +153,26 @@ extension Command {
   }
 
   static func makePlan(_ configuration: Configuration) throws -> SnapshotPlan {
-    let databases = configuration.strings("source.database").map { absolutePath($0) }
-    let trees = configuration.strings("source.path").map { absolutePath($0) }
+    var names: [String: String] = [:]
+    func source(_ text: String) -> String {
+      let parsed = SnapshotPlan.parseSource(text)
+      let path = absolutePath(parsed.path)
+      if let name = parsed.name { names[path] = name }
+      return path
+    }
+    let databases = configuration.strings("source.database").map(source)
+    let trees = configuration.strings("source.path").map(source)
     let spool = configuration.string("backup.spool_dir").map { absolutePath($0) }
       ?? ProcessInfo.processInfo.environment["TMPDIR"] ?? "/var/tmp"
-    return SnapshotPlan(
+    var plan = SnapshotPlan(
       databases: databases, trees: trees,
       selection: SourceSelection(
         excludes: configuration.strings("source.exclude"), databases: databases,
         oneFileSystem: try configuration.bool("source.one_file_system") ?? false),
       spoolDirectory: spool,
       busyTimeout: try configuration.duration("backup.busy_timeout") ?? 120)
+    plan.names = names
+    return plan
   }
 
   static func compressionOptions(_ configuration: Configuration) throws -> CompressionOptions {

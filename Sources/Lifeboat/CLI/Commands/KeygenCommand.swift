@@ -12,7 +12,7 @@ extension Command {
     maxPositionals: 0,
     examples: [
       "lifeboat keygen --output /etc/lifeboat/backup-key.txt",
-      "lifeboat keygen > offline-key.txt",
+      "lifeboat keygen --output /root/offline-key.txt",
     ],
     details: """
       The identity file has the format of age-keygen: '# created:' and '# public key:' comment

@@ -57,7 +57,13 @@ extension Command {
     }
     let configuration = try context.configuration()
     let repository = try context.openRepository(create: false)
-    let record = try repository.resolve(selector, host: arguments.value("host"))
+    let record = try repository.resolve(selector, host: try restoreHost(context, repository: repository, selector: selector))
+    if record.manifest.status == "partial" {
+      let skipped = record.manifest.warnings.map(\.path)
+      context.logger.warning(
+        "backup \(record.id) is partial: \(skipped.count) path(s) could not be read when it was taken and are not in it",
+        [("paths", .string(skipped.prefix(10).joined(separator: ", ")))])
+    }
     let names = try RestoreSelection.names(arguments.values("only"), in: record.manifest)
     context.logger.info("backup chosen", [("id", .string(record.id)), ("selector", .string(selector.description))])
 
@@ -88,6 +94,30 @@ extension Command {
       CommandLineTool.report(RestoreOutput.finalError(report, error), logger: context.logger)
     }
     return report.exitStatus
+  }
+
+  /// The host whose backups `latest` and `--before` choose from: `--host`, else this machine's
+  /// backup host name when the repository has backups of it, else any host (restoring on a new
+  /// machine). A shared repository never hands this host another host's database by default.
+  private static func restoreHost(_ context: CommandContext, repository: Repository, selector: BackupSelector)
+    throws -> String?
+  {
+    if let host = context.arguments.value("host") { return host }
+    guard case .id = selector else {
+      let own = try context.hostName()
+      let idHost = BackupID.sanitize(own)
+      let ids = try repository.listIDs()
+      let hasOwn = ids.contains { id in
+        let rest = id.dropFirst(17)
+        return rest == idHost || (rest.hasPrefix(idHost + "-") && rest.dropFirst(idHost.count + 1).allSatisfy(\.isNumber))
+      }
+      if hasOwn {
+        context.logger.info("choosing among backups of this host", [("host", .string(own))])
+        return own
+      }
+      return nil
+    }
+    return nil
   }
 
   private static func restoreSelector(_ arguments: ParsedArguments) throws -> BackupSelector {

@@ -42,7 +42,7 @@ extension Command {
     let url = try store.presignedURL(key: archive.key, expires: seconds)
     context.print(url)
     FileHandle.standardError.write(Data(
-      "archive \(archive.key), \(formatBytes(archive.size)), sha256 \(archive.sha256); the URL expires in \(expiresText)\n".utf8))
+      "archive \(archive.key), \(formatBytes(archive.storedSize ?? archive.size)), sha256 \(archive.storedSHA256 ?? archive.sha256) (of the object as downloaded); the URL expires in \(expiresText)\n".utf8))
     return 0
   }
 }
