@@ -58,7 +58,13 @@ final class ZstdCompressor: ByteSink {
       // A libzstd built without thread support accepts only 0 workers, so compress inline.
       let bounds = ZSTD_cParam_getBounds(ZSTD_c_nbWorkers)
       let workers = ZSTD_isError(bounds.error) != 0 ? 0 : min(Int32(threads), bounds.upperBound)
-      if workers > 0 { try setParameter(context, ZSTD_c_nbWorkers, workers) }
+      if workers > 0 {
+        try setParameter(context, ZSTD_c_nbWorkers, workers)
+        // libzstd sizes each worker's job from the level (8 MiB at level 3) and buffers several
+        // per worker. 1 MiB jobs cut a 310 MB backup's peak RSS from 107 to 59 MiB for 0.9%
+        // larger output (libzstd 1.5.4, 2 threads, scripts/make-corpus --size MEDIUM).
+        try setParameter(context, ZSTD_c_jobSize, 1 << 20)
+      }
     }
   }
 
