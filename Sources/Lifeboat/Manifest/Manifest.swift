@@ -20,9 +20,13 @@ public struct ManifestFile: Codable, Sendable, Equatable {
   public var linkTargetBase64: String?
   /// Set when the file changed while it was read; says what was stored.
   public var changed: String?
+  /// Bytes of real content when the stored data ends in zero padding (the file shrank or a read
+  /// failed after its header was written). Restore writes only these bytes.
+  public var validSize: Int64?
 
   enum CodingKeys: String, CodingKey {
     case path, type, size, mode, mtime, uid, gid, sha256, changed
+    case validSize = "valid_size"
     case pathBase64 = "path_base64"
     case mtimeNanoseconds = "mtime_ns"
     case linkTarget = "link_target"

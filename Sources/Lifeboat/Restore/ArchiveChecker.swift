@@ -30,6 +30,8 @@ public final class ArchiveChecker: TarReaderDelegate {
   /// Problems that do not stop the stream (verify reports them all).
   public private(set) var databaseProblems: [String] = []
   public private(set) var bytesChecked: Int64 = 0
+  /// Files restored without the zero padding their backup stored, for the restore's warnings.
+  public private(set) var truncatedFiles: [String] = []
 
   public init(manifest: Manifest, extractor: ArchiveExtractor?, options: Options = Options()) throws {
     self.manifest = manifest
@@ -108,7 +110,15 @@ public final class ArchiveChecker: TarReaderDelegate {
         offset += count
       }
     }
-    if let extractor, isSelected(current.path) { try extractor.data(data) }
+    guard let extractor, isSelected(current.path) else { return }
+    // Zero padding stored after a file shrank or failed to read is checked but not restored.
+    if let valid = current.file?.validSize {
+      let before = received - Int64(data.count)
+      let keep = Int(max(0, min(Int64(data.count), valid - before)))
+      if keep > 0 { try extractor.data(UnsafeRawBufferPointer(rebasing: data[0..<keep])) }
+      return
+    }
+    try extractor.data(data)
   }
 
   public func tarReaderEndEntry() throws {
@@ -139,6 +149,9 @@ public final class ArchiveChecker: TarReaderDelegate {
       } catch {
         databaseProblems.append("\(shown): cannot open the database copy: \(error)")
       }
+    }
+    if let valid = file.validSize, isSelected(current.path) {
+      truncatedFiles.append("\(shown): restored its first \(valid) of \(file.size) bytes; the rest could not be read when the backup was taken")
     }
     if let extractor, isSelected(current.path) { try extractor.end() }
   }

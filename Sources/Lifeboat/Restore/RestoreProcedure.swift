@@ -229,6 +229,10 @@ public final class RestoreProcedure {
     options.onlyNames = Set(plan.items.map(\.name))
     let checker = try ArchiveScan.makeChecker(record: plan.record, extractor: router, options: options)
     _ = try ArchiveScan.run(record: plan.record, archiveFile: download.path, checker: checker)
+    for warning in checker.truncatedFiles {
+      logger.warning(warning)
+      warnings.append(warning)
+    }
     do {
       try router.applyMetadata()
     } catch {

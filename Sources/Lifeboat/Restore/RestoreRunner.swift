@@ -71,7 +71,8 @@ public final class RestoreRunner {
     _ = try ArchiveScan.run(record: record, store: repository.store, checker: checker)
     logger.info("archive verified", [("files", .int(Int64(manifest.fileCount)))])
 
-    var warnings: [String] = []
+    var warnings = checker.truncatedFiles
+    for warning in warnings { logger.warning(warning) }
     for source in manifest.sources where source.kind == "database" && names.contains(source.name) {
       warnings += try checkDatabase(staging + "/" + source.name, name: source.name, id: record.id)
     }

@@ -391,10 +391,12 @@ public final class SnapshotBuilder {
     if let readError {
       let note = "read failed after \(read) of \(entry.size) bytes: \(String(cString: strerror(readError))); the rest stored is zero padding"
       file.changed = note
+      file.validSize = read
       warn(path.description, note, unreadable: true)
     } else if read < entry.size {
       let note = "shrank while read from \(entry.size) to \(read) bytes; the last \(entry.size - read) bytes stored are zero padding"
       file.changed = note
+      file.validSize = read
       warn(path.description, note, unreadable: false)
     } else if after.st_size != info.st_size || !sameTime(after.st_mtim, info.st_mtim) {
       let note = after.st_size > info.st_size

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 
+@testable import Lifeboat
+
 /// Trees that change while they are archived: logs appended and cut back, files and
 /// directories deleted mid-walk, files nobody may read.
 @Suite struct ChangingTreeTests {
@@ -131,5 +133,31 @@ import Testing
     let database = try asNobody(["backup", "--db", app + "/app.db", "--path", app + "/config", "--repo", "file://" + repo])
     #expect(database.status == 1)
     #expect(database.stderr.contains("cannot be read: permission denied"))
+  }
+
+  @Test func zeroPaddingIsNotRestored() throws {
+    let work = try TemporaryDirectory("padding")
+    let logs = work.join("logs")
+    try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+    try TestSupport.shell("head -c 3145728 /dev/urandom > '\(logs)/big.log'")
+    // A seed whose first read of the file succeeds and whose second fails, so the stored data
+    // is 1 MiB of content and then zero padding.
+    let seed = try #require((0..<1000).first { seed -> Bool in
+      let injector = FaultInjector(plan: FaultPlan(rates: [.read: 0.5], seed: UInt64(seed)))
+      return !injector.shouldFail(.read) && injector.shouldFail(.read)
+    })
+    let repo = "file://" + work.join("repo")
+    let backup = try TestSupport.lifeboat(
+      ["backup", "--path", logs, "--repo", repo], environment: ["LIFEBOAT_FAULTS": "read:0.5,seed:\(seed)"])
+    #expect(backup.status == 2, "\(backup.stdout)\(backup.stderr)")
+    #expect(backup.stdout.contains("zero padding"))
+
+    let target = work.join("restored")
+    let restore = try TestSupport.lifeboat(["restore", "latest", "--target", target, "--repo", repo])
+    #expect(restore.status == 0, "\(restore.stderr)")
+    #expect(restore.stdout.contains("restored its first 1048576 of 3145728 bytes"))
+    let prefix = try TestSupport.shell(
+      "test $(stat -c %s '\(target)/logs/big.log') -eq 1048576 && cmp -n 1048576 '\(target)/logs/big.log' '\(logs)/big.log'")
+    #expect(prefix.status == 0, "\(prefix.stdout)\(prefix.stderr)")
   }
 }
