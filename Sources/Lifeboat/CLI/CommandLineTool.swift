@@ -110,6 +110,8 @@ public enum CommandLineTool {
     switch error {
     case let error as LifeboatError:
       return error
+    case let error as KeyRequiredError:
+      return error.keyError
     case StorageError.accessDenied(let location, let reason):
       return LifeboatError(
         .permissionDenied, "storage \(location) rejected the credentials: \(reason)",

@@ -83,79 +83,116 @@ public struct HealthCheck {
 
   // MARK: Backup age
 
-  /// Walks back from the newest backup to the first valid, complete one: its manifest reads, its
-  /// archive exists with the manifest's size, and its status is not `partial`. Backups older than
+  /// Walks back from the newest backup to the first valid, complete one. A backup is valid when
+  /// its manifest reads and its archive exists with the recorded size. An encrypted backup that
+  /// no configured key opens is read from its encryption record instead. Backups older than
   /// `maxAge` are read only until one is found, so the walk stays short.
   func checkBackupAge(_ repository: Repository, ids: [String]) -> HealthCheckResult {
     let limit = "max_age \(formatDuration(maxAge))"
     var damaged: [String] = []
+    var unknown: [String] = []
     var newestPartial: (id: String, age: Double)?
     for id in ids.reversed() {
       guard let time = BackupID.time(of: id) else { continue }
       let age = max(0, now.timeIntervalSince(time))
       switch inspect(id, in: repository) {
-      case .failure(let problem):
-        damaged.append("\(id): \(problem.message)")
-      case .success(let record) where record.manifest.status == "partial":
+      case .damaged(let problem):
+        damaged.append("\(id): \(problem)")
+      case .statusUnknown:
+        if age <= maxAge { unknown.append(id) }
+      case .usable(let overview) where overview.status == "partial":
         if newestPartial == nil { newestPartial = (id, age) }
-      case .success where age <= maxAge:
+      case .usable where age <= maxAge:
         let base = "newest complete backup \(id) is \(formatDuration(age)) old (\(limit))"
         guard let first = damaged.first else {
-          return HealthCheckResult(name: "backup_age", status: .healthy, reason: base)
+          return HealthCheckResult(name: "backup_age", status: .healthy, reason: base + unknownNote(unknown))
         }
         return HealthCheckResult(
           name: "backup_age", status: .degraded,
           reason: "\(base), but \(damaged.count) newer backup(s) are damaged; \(first)")
-      case .success:
-        return stale("newest complete backup \(id) is \(formatDuration(age)) old, more than \(limit)", newestPartial)
+      case .usable:
+        return stale(
+          "newest complete backup \(id) is \(formatDuration(age)) old, more than \(limit)" + unknownNote(unknown),
+          newestPartial, unknown: unknown)
       }
       if age > maxAge { break }
     }
     let reason = ids.isEmpty
       ? "no backups in \(repository.store.location)"
-      : "no valid complete backup within \(limit)" + (damaged.first.map { "; \($0)" } ?? "")
-    return stale(reason, newestPartial)
+      : "no valid complete backup within \(limit)" + (damaged.first.map { "; \($0)" } ?? "") + unknownNote(unknown)
+    return stale(reason, newestPartial, unknown: unknown)
   }
 
-  /// Returns the verdict when no complete backup is recent: degraded when a partial backup is,
-  /// else unhealthy.
-  private func stale(_ reason: String, _ partial: (id: String, age: Double)?) -> HealthCheckResult {
+  /// Returns the verdict when no complete backup is recent. It is degraded when a partial
+  /// backup is recent, or an encrypted one that may be complete but whose status needs a key.
+  /// Otherwise it is unhealthy.
+  private func stale(_ reason: String, _ partial: (id: String, age: Double)?, unknown: [String]) -> HealthCheckResult {
     if let partial, partial.age <= maxAge {
       return HealthCheckResult(
         name: "backup_age", status: .degraded,
         reason: "\(reason); partial backup \(partial.id) is \(formatDuration(partial.age)) old")
     }
-    return HealthCheckResult(name: "backup_age", status: .unhealthy, reason: reason)
+    let status: HealthStatus = unknown.isEmpty ? .unhealthy : .degraded
+    return HealthCheckResult(name: "backup_age", status: status, reason: reason)
   }
 
-  /// Returns the backup's record when its manifest reads and its archive is in place with the
-  /// manifest's size, or else what makes it unusable.
-  private func inspect(_ id: String, in repository: Repository) -> Result<BackupRecord, BackupProblem> {
-    let record: BackupRecord
-    do {
-      record = try repository.record(id: id)
-    } catch {
-      // NOTE: an encrypted manifest needs identity_file or a passphrase here, which a host
-      // that holds only the recipients' public keys does not have.
-      return .failure(BackupProblem("manifest cannot be read: \(error)"))
-    }
-    guard let archive = record.manifest.archive else { return .failure(BackupProblem("manifest names no archive")) }
-    do {
-      guard let info = try repository.store.head(key: archive.key) else {
-        return .failure(BackupProblem("archive \(archive.key) is missing"))
-      }
-      if info.size != archive.storedSize ?? archive.size {
-        return .failure(BackupProblem("archive \(archive.key) has \(info.size) bytes, the manifest says \(archive.storedSize ?? archive.size)"))
-      }
-    } catch {
-      return .failure(BackupProblem("archive \(archive.key) cannot be checked: \(error)"))
-    }
-    return .success(record)
+  /// Names the encrypted backups within `maxAge` whose status needs a key, or returns "".
+  private func unknownNote(_ unknown: [String]) -> String {
+    guard let newest = unknown.first else { return "" }
+    return "; \(unknown.count) encrypted backup(s) within max_age, newest \(newest), not counted: "
+      + "their status needs a key, because their encryption records predate that metadata"
   }
 
-  private struct BackupProblem: Error {
-    var message: String
-    init(_ message: String) { self.message = message }
+  /// The walk's finding about one backup.
+  private enum Inspection {
+    /// The manifest or encryption record reads, and the archive is in place with its size.
+    case usable(BackupOverview)
+    /// Encrypted, with its objects in place, but its status needs a key.
+    case statusUnknown
+    case damaged(String)
+  }
+
+  /// Reads the backup's overview and checks that its archive is in place with the recorded
+  /// size. An encrypted backup that no configured key opens is read from its encryption record,
+  /// so this needs no key.
+  private func inspect(_ id: String, in repository: Repository) -> Inspection {
+    let overview: BackupOverview
+    do {
+      overview = try repository.overview(id: id)
+    } catch let error as KeyRequiredError {
+      guard let record = error.encryptionRecord else { return .statusUnknown }
+      return checkStoredObjects(record, in: repository).map(Inspection.damaged) ?? .statusUnknown
+    } catch {
+      return .damaged("cannot be read: \(error)")
+    }
+    let source = overview.origin == .manifest ? "the manifest" : "the encryption record"
+    do {
+      guard let info = try repository.store.head(key: overview.archiveKey) else {
+        return .damaged("archive \(overview.archiveKey) is missing")
+      }
+      if info.size != overview.storedSize {
+        return .damaged("archive \(overview.archiveKey) has \(info.size) bytes, \(source) says \(overview.storedSize)")
+      }
+    } catch {
+      return .damaged("archive \(overview.archiveKey) cannot be checked: \(error)")
+    }
+    return .usable(overview)
+  }
+
+  /// Returns what is wrong with the objects an encryption record lists, or nil when each is in
+  /// place with its recorded size.
+  private func checkStoredObjects(_ record: EncryptionRecord, in repository: Repository) -> String? {
+    for object in record.objects {
+      do {
+        guard let info = try repository.store.head(key: object.key) else { return "\(object.key) is missing" }
+        if info.size != object.size {
+          return "\(object.key) has \(info.size) bytes, the encryption record says \(object.size)"
+        }
+      } catch {
+        return "\(object.key) cannot be checked: \(error)"
+      }
+    }
+    return nil
   }
 
   // MARK: Lock

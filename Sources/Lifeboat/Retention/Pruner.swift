@@ -3,12 +3,15 @@ import Foundation
 /// One committed backup and what prune does with it.
 public struct PrunedBackup: Sendable {
   public var id: String
-  public var host: String
+  /// The host recorded in the backup, or nil when it cannot be read without a key.
+  public var host: String?
+  /// `complete`, `warnings` or `partial`; `encrypted` when it cannot be read without a key.
   public var status: String
   public var manifestKey: String
   public var archiveKey: String?
   /// The plain `<id>.encryption.json` of an encrypted backup.
   public var encryptionRecordKey: String? = nil
+  /// The archive's size: before encryption when the manifest was read, as stored otherwise.
   public var archiveBytes: Int64
   /// The rules that keep the backup; empty when it is deleted.
   public var rules: [RetentionRule]
@@ -46,10 +49,16 @@ public struct PruneReport: Sendable {
 /// Deletes the backups a retention policy does not keep, and the debris of interrupted runs.
 ///
 /// Everything is decided from one listing of `backups/` and the manifests it names, before the
-/// first deletion. When the listing fails or any manifest cannot be read, nothing is deleted:
-/// a backup whose manifest is unreadable cannot be placed in time or status, and guessing could
-/// delete the copy that matters. Backups are grouped by the host in their manifests, so one
-/// host's backups never use up another host's retention slots.
+/// first deletion. An encrypted backup that no configured key opens is placed by the metadata
+/// in its plain encryption record, so prune needs no key. When the listing fails or any
+/// manifest or encryption record is damaged, nothing is deleted: a backup that cannot be placed
+/// in time or status could be the copy that matters. Backups are grouped by the host in their
+/// manifests, so one host's backups never use up another host's retention slots.
+///
+/// An encrypted backup whose status needs a key, because its encryption record was written by
+/// a lifeboat that did not store the metadata there yet, is kept with the rule `status-unknown`
+/// and left out of the policy. Leaving a backup out and keeping it never deletes a backup that
+/// the policy would keep with it.
 public final class Pruner {
   /// Leftovers younger than this may belong to a run still in progress, so they stay.
   public static let leftoverAge: TimeInterval = 86_400
@@ -76,10 +85,11 @@ public final class Pruner {
   public func run(dryRun: Bool) throws -> PruneReport {
     try policy.validate()
     let objects = try repository.store.list(prefix: Repository.directory)
-    let records = try readManifests(objects)
+    let (overviews, unplaced) = try readOverviews(objects)
+    let backups = try decide(overviews) + keepUnplaced(unplaced, objects: objects)
     var report = PruneReport(
-      dryRun: dryRun, policy: policy, backups: try decide(records),
-      leftovers: findLeftovers(objects, records: records), staleUploads: 0)
+      dryRun: dryRun, policy: policy, backups: backups.sorted { $0.id < $1.id },
+      leftovers: findLeftovers(objects, backups: backups), staleUploads: 0)
     logger.info("prune plan", [
       ("policy", .string(policy.summary)), ("keep", .int(Int64(report.kept.count))),
       ("delete", .int(Int64(report.deleted.count))), ("leftovers", .int(Int64(report.leftovers.count))),
@@ -98,18 +108,34 @@ public final class Pruner {
     return report
   }
 
-  private func readManifests(_ objects: [ObjectInfo]) throws -> [BackupRecord] {
-    var records: [BackupRecord] = []
+  /// Reads each committed backup's overview. Returns the backups that can be placed, and the
+  /// encrypted ones whose status needs a key.
+  private func readOverviews(_ objects: [ObjectInfo]) throws
+    -> (overviews: [BackupOverview], unplaced: [KeyRequiredError])
+  {
+    var overviews: [BackupOverview] = []
+    var unplaced: [KeyRequiredError] = []
     var failures: [(String, Error)] = []
     for id in Repository.backupIDs(in: objects) {
       do {
-        records.append(try repository.record(id: id))
+        overviews.append(try repository.overview(id: id))
+      } catch let error as KeyRequiredError {
+        unplaced.append(error)
       } catch {
         logger.error("manifest of backup \(id) cannot be read: \(error)")
         failures.append((id, error))
       }
     }
-    guard let (firstID, firstError) = failures.first else { return records }
+    if !unplaced.isEmpty {
+      logger.warning(
+        "kept \(unplaced.count) encrypted backup(s) without a retention decision: "
+          + unplaced.map(\.id).joined(separator: ", ")
+          + ". Their status needs a key, because their encryption records were written before "
+          + "lifeboat stored the status there",
+        [("hint", .string(
+          "run prune once with --identity FILE (or identity_file in [encryption]) to apply the policy to them"))])
+    }
+    guard let (firstID, firstError) = failures.first else { return (overviews, unplaced) }
 
     let cause = CommandLineTool.operatorError(firstError)
     let others = failures.count > 1 ? " and \(failures.count - 1) more" : ""
@@ -120,28 +146,45 @@ public final class Pruner {
         + "backup's objects by hand, then run prune again")
   }
 
-  private func decide(_ records: [BackupRecord]) throws -> [PrunedBackup] {
-    let byHost = Dictionary(grouping: records, by: \.manifest.host)
+  private func decide(_ overviews: [BackupOverview]) throws -> [PrunedBackup] {
+    let byHost = Dictionary(grouping: overviews, by: \.host)
     var rulesByID: [String: [RetentionRule]] = [:]
     for (_, group) in byHost {
-      let candidates = group.compactMap { RetentionCandidate(id: $0.id, status: $0.manifest.status) }
+      let candidates = group.compactMap { RetentionCandidate(id: $0.id, status: $0.status) }
       for decision in try policy.select(candidates) { rulesByID[decision.id] = decision.rules }
     }
-    return records.map { record in
+    return overviews.map { overview in
       PrunedBackup(
-        id: record.id, host: record.manifest.host, status: record.manifest.status,
-        manifestKey: record.manifestKey, archiveKey: record.manifest.archive?.key,
-        encryptionRecordKey: record.encryption == nil ? nil : repository.encryptionRecordKey(id: record.id),
-        archiveBytes: record.manifest.archive?.size ?? 0,
+        id: overview.id, host: overview.host, status: overview.status,
+        manifestKey: overview.manifestKey, archiveKey: overview.archiveKey,
+        encryptionRecordKey: overview.encryptionRecordKey,
+        archiveBytes: overview.archiveSize ?? overview.storedSize,
         // Every listed id carries a time, so each has a decision; keep any that would not.
-        rules: rulesByID[record.id] ?? [.newest])
+        rules: rulesByID[overview.id] ?? [.newest])
+    }
+  }
+
+  /// Keeps the encrypted backups whose status needs a key, naming their objects so that none
+  /// of them counts as a leftover.
+  private func keepUnplaced(_ unplaced: [KeyRequiredError], objects: [ObjectInfo]) -> [PrunedBackup] {
+    unplaced.map { backup in
+      let archive = objects.first { object in
+        guard let parsed = RepositoryObjectKey(key: object.key), case .archive = parsed.kind else { return false }
+        return parsed.id == backup.id
+      }
+      return PrunedBackup(
+        id: backup.id, host: nil, status: "encrypted",
+        manifestKey: RepositoryObjectKey(id: backup.id, kind: .manifest, encrypted: true).key,
+        archiveKey: archive?.key,
+        encryptionRecordKey: backup.encryptionRecord == nil ? nil : repository.encryptionRecordKey(id: backup.id),
+        archiveBytes: archive?.size ?? 0, rules: [.statusUnknown])
     }
   }
 
   /// Archive objects that no manifest names and that were last written over a day ago.
-  private func findLeftovers(_ objects: [ObjectInfo], records: [BackupRecord]) -> [LeftoverObject] {
-    let named = Set(records.compactMap { $0.manifest.archive?.key })
-    let committed = Set(records.map(\.id))
+  private func findLeftovers(_ objects: [ObjectInfo], backups: [PrunedBackup]) -> [LeftoverObject] {
+    let named = Set(backups.compactMap(\.archiveKey))
+    let committed = Set(backups.map(\.id))
     return objects.compactMap { object in
       // An encryption record is written between the archive and the manifest, so a run that
       // died there leaves one too.

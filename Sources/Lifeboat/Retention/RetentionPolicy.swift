@@ -13,6 +13,9 @@ public enum RetentionRule: String, Sendable, CaseIterable, Comparable {
   case newerPartial = "newer-partial"
   /// The newest complete backup, kept even when no rule selects it.
   case newest
+  /// An encrypted backup whose status cannot be read without a key, kept outside the policy
+  /// because deleting it could lose the copy that matters. `select` never returns this rule.
+  case statusUnknown = "status-unknown"
 
   public static func < (lhs: RetentionRule, rhs: RetentionRule) -> Bool {
     let order = RetentionRule.allCases
@@ -104,7 +107,7 @@ public struct RetentionPolicy: Sendable, Equatable {
       case .weekly: return keepWeekly
       case .monthly: return keepMonthly
       case .yearly: return keepYearly
-      case .newerPartial, .newest: return 0
+      case .newerPartial, .newest, .statusUnknown: return 0
       }
     }
     set {
@@ -115,7 +118,7 @@ public struct RetentionPolicy: Sendable, Equatable {
       case .weekly: keepWeekly = newValue
       case .monthly: keepMonthly = newValue
       case .yearly: keepYearly = newValue
-      case .newerPartial, .newest: break
+      case .newerPartial, .newest, .statusUnknown: break
       }
     }
   }
@@ -205,7 +208,7 @@ enum RetentionPeriod {
       return Int(parts.tm_year) * 12 + Int(parts.tm_mon)
     case .yearly:
       return Int(utcFields(seconds).tm_year)
-    case .last, .newerPartial, .newest:
+    case .last, .newerPartial, .newest, .statusUnknown:
       return seconds
     }
   }

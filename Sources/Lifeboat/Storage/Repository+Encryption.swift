@@ -61,8 +61,9 @@ extension Repository {
   }
 
   /// Writes the manifest object, whose presence commits the backup. When the repository
-  /// encrypts, the manifest is encrypted in memory, and the plain encryption record is written
-  /// before it so that the manifest stays the last object of the backup.
+  /// encrypts, the manifest is encrypted in memory, and the plain encryption record, with the
+  /// backup's metadata, is written before it so that the manifest stays the last object of the
+  /// backup.
   public func commitManifest(_ manifest: Manifest) throws {
     let plain = try manifest.encoded()
     guard keys.encrypts, let archive = manifest.archive else {
@@ -83,7 +84,8 @@ extension Repository {
           sha256: archive.storedSHA256 ?? archive.sha256),
         StoredObject(
           key: key, size: Int64(sealed.bytes.count), sha256: SHA256Hasher.hash(sealed.bytes).hexString),
-      ])
+      ],
+      backup: BackupMetadata(manifest: manifest))
     try store.put(key: encryptionRecordKey(id: manifest.id), data: try record.encoded())
     try store.put(key: key, data: sealed.bytes)
   }
@@ -103,12 +105,15 @@ extension Repository {
     }
   }
 
-  private func keyError(id: String, object: String, cause: AgeError?) throws -> LifeboatError {
+  /// Returns the configuration error (exit status 78) of an encrypted object of backup `id`
+  /// that no configured key opens. `Repository.overview(id:)` relies on this being the only
+  /// `.configuration` error that reading a manifest raises.
+  func keyError(id: String, object: String, cause: AgeError?) throws -> LifeboatError {
     let recipients = (try? encryptionRecord(id: id))?.recipients
     let encryptedTo = recipients.map { "encrypted to \($0.joined(separator: ", "))" }
       ?? "encrypted (its recipients are unknown: \(encryptionRecordKey(id: id)) cannot be read)"
-    let hint = "set identity_file in [encryption] (or --identity FILE) to the identity file of one "
-      + "of those recipients, or passphrase_env / passphrase_fd for a passphrase backup"
+    let hint = "set identity_file in [encryption] or pass --identity FILE with the identity of "
+      + "one of those recipients (passphrase_env or passphrase_fd for a passphrase backup)"
     guard let cause else {
       return LifeboatError(
         .configuration, "backup \(id) is \(encryptedTo), and no identity or passphrase is configured",

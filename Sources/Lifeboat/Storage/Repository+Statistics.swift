@@ -2,7 +2,7 @@ import Foundation
 
 /// Counts and sizes of what a repository holds, for the metrics file.
 public struct RepositoryStatistics: Sendable, Equatable {
-  /// Committed backups: those whose manifest object exists.
+  /// Committed backups: those whose manifest object, plain or encrypted, exists.
   public var backups: Int
   /// Bytes of every object under `backups/`, uncommitted debris included, as storage bills them.
   public var sizeBytes: Int64
@@ -14,16 +14,9 @@ extension Repository {
   /// Gathers the repository's statistics from one listing, without reading any manifest.
   public func statistics() throws -> RepositoryStatistics {
     let objects = try store.list(prefix: Repository.directory)
-    var ids: [String] = []
-    var size: Int64 = 0
-    for object in objects {
-      size += object.size
-      guard object.key.hasSuffix(Repository.manifestSuffix) else { continue }
-      let name = String(
-        object.key.dropFirst(Repository.directory.count).dropLast(Repository.manifestSuffix.count))
-      if BackupID.isValid(name) { ids.append(name) }
-    }
+    let ids = Repository.backupIDs(in: objects)
     return RepositoryStatistics(
-      backups: ids.count, sizeBytes: size, newestBackupTime: ids.max().flatMap(BackupID.time(of:)))
+      backups: ids.count, sizeBytes: objects.reduce(0) { $0 + $1.size },
+      newestBackupTime: ids.last.flatMap(BackupID.time(of:)))
   }
 }

@@ -57,6 +57,29 @@ struct S3EndToEndTests {
     #expect(fetched.status == 0)
   }
 
+  @Test func shareEncryptedWithoutKey() throws {
+    let work = try TemporaryDirectory("s3share-keyless")
+    try TestSupport.shell("mkdir -p '\(work.path)/config' && echo a > '\(work.path)/config/a'")
+    let keygen = try TestSupport.lifeboat(["keygen", "--output", work.join("key.txt")])
+    let recipient = keygen.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    let repo = "s3://\(server.bucket)/\(uniquePrefix("share"))"
+    let backup = try TestSupport.lifeboat(
+      ["backup", "--path", work.join("config"), "--repo", repo, "--recipient", recipient],
+      environment: environment())
+    #expect(backup.status == 0, "\(backup.stderr)")
+
+    // No identity: the URL and the stored SHA-256 come from the plain encryption record.
+    let share = try TestSupport.lifeboat(["share", "latest", "--repo", repo], environment: environment())
+    #expect(share.status == 0, "\(share.stderr)")
+    let url = share.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    let digest = try #require(
+      share.stderr.range(of: "sha256 [0-9a-f]{64}", options: .regularExpression).map { share.stderr[$0].dropFirst(7) })
+    let fetched = try TestSupport.shell(
+      "curl -sf '\(url)' -o '\(work.join("archive.age"))' && age -d -i '\(work.join("key.txt"))' '\(work.join("archive.age"))' | gzip -t")
+    #expect(fetched.status == 0, "\(fetched.stderr)")
+    #expect(try TestSupport.sha256(work.join("archive.age")) == String(digest))
+  }
+
   @Test func wrongSecretIsRejectedOnce() throws {
     let work = try TemporaryDirectory("s3secret")
     try TestSupport.shell("mkdir -p '\(work.path)/config' && echo a > '\(work.path)/config/a'")

@@ -19,8 +19,9 @@ extension Command {
     ],
     details: """
       Only backups whose manifest was written are listed; interrupted runs never appear.
-      Encrypted backups that no configured identity opens are listed with the status
-      'encrypted', their time and stored size, and no file count.
+      Encrypted backups that no configured identity opens are listed from their plain
+      encryption record, with their stored size. Those whose record was written before lifeboat
+      stored the backup's metadata there show the status 'encrypted' and no file count.
       TIME is \(TimeArgument.formats); a date alone means 00:00 UTC of that day.
       """,
     run: runList)
@@ -33,14 +34,14 @@ extension Command {
     var unreadable = 0
     // Filter by the time in the id first, so manifests outside the window are never read.
     var lockedIDs: [String] = []
-    var records: [BackupRecord] = []
+    var overviews: [BackupOverview] = []
     for id in try repository.listIDs() where filter.contains(id: id) {
       do {
-        records.append(try repository.record(id: id))
-      } catch let error as LifeboatError where error.code == .configuration {
-        // Encrypted, and no configured key opens it: not damage, and the listing shows the rest.
+        overviews.append(try repository.overview(id: id))
+      } catch let error as KeyRequiredError {
+        // Encrypted, with no key and no metadata in its encryption record. That is not damage.
         lockedIDs.append(id)
-        context.logger.debug(error.message)
+        context.logger.debug(error.keyError.message)
       } catch {
         unreadable += 1
         context.logger.error("manifest of backup \(id) cannot be read: \(error)")
@@ -48,7 +49,7 @@ extension Command {
     }
     var locked = try LockedBackup.find(lockedIDs, in: repository)
     if let host = context.arguments.value("host") {
-      records = records.filter { $0.manifest.host == host }
+      overviews = overviews.filter { $0.host == host }
       locked = locked.filter { $0.matches(host: host) }
     }
     if !lockedIDs.isEmpty {
@@ -58,21 +59,17 @@ extension Command {
     }
 
     if context.arguments.has("json") {
-      var items = records.map { record -> (String, String) in
-        let manifest = record.manifest
-        return (record.id, "{\"id\":\(JSONText.quote(record.id)),\"time\":\(JSONText.quote(manifest.startedAt)),\"host\":\(JSONText.quote(manifest.host)),\"status\":\(JSONText.quote(manifest.status)),\"archive_bytes\":\(manifest.archive?.size ?? 0),\"total_bytes\":\(manifest.totalBytes),\"files\":\(manifest.fileCount),\"compression\":\(JSONText.quote(manifest.compression)),\"encrypted\":\(record.encryption != nil)}")
-      }
+      var items = overviews.map { ($0.id, json($0)) }
       items += locked.map { ($0.id, $0.json) }
       context.print("[" + items.sorted { $0.0 < $1.0 }.map(\.1).joined(separator: ",\n") + "]")
-    } else if records.isEmpty && locked.isEmpty {
+    } else if overviews.isEmpty && locked.isEmpty {
       context.print("no backups in \(repository.store.location)")
     } else {
       context.print(pad("ID", 36) + pad("TIME (UTC)", 22) + pad("STATUS", 10) + pad("SIZE", 10) + "FILES")
-      var lines = records.map { record -> (String, String) in
-        let manifest = record.manifest
-        let time = manifest.startedAt.replacingOccurrences(of: "T", with: " ").replacingOccurrences(of: "Z", with: "")
-        return (record.id, pad(record.id, 36) + pad(time, 22) + pad(manifest.status, 10)
-            + pad(formatBytes(manifest.archive?.size ?? 0), 10) + String(manifest.fileCount))
+      var lines = overviews.map { overview -> (String, String) in
+        let time = overview.startedAt.replacingOccurrences(of: "T", with: " ").replacingOccurrences(of: "Z", with: "")
+        return (overview.id, pad(overview.id, 36) + pad(time, 22) + pad(overview.status, 10)
+            + pad(formatBytes(overview.archiveSize ?? overview.storedSize), 10) + String(overview.fileCount))
       }
       lines += locked.map { backup in
         let time = backup.time.replacingOccurrences(of: "T", with: " ").replacingOccurrences(of: "Z", with: "")
@@ -81,6 +78,16 @@ extension Command {
       for (_, line) in lines.sorted(by: { $0.0 < $1.0 }) { context.print(line) }
     }
     return unreadable == 0 ? 0 : LifeboatError.Code.dataError.rawValue
+  }
+
+  /// Formats one backup as a JSON object. `archive_bytes` is the size before encryption when
+  /// the manifest was read, and the stored size when only the encryption record was.
+  private static func json(_ overview: BackupOverview) -> String {
+    "{\"id\":\(JSONText.quote(overview.id)),\"time\":\(JSONText.quote(overview.startedAt)),"
+      + "\"host\":\(JSONText.quote(overview.host)),\"status\":\(JSONText.quote(overview.status)),"
+      + "\"archive_bytes\":\(overview.archiveSize ?? overview.storedSize),"
+      + "\"total_bytes\":\(overview.totalBytes),\"files\":\(overview.fileCount),"
+      + "\"compression\":\(JSONText.quote(overview.compression)),\"encrypted\":\(overview.encrypted)}"
   }
 
   private static func timeOption(_ arguments: ParsedArguments, _ name: String) throws -> Date? {
@@ -96,8 +103,9 @@ extension Command {
   }
 }
 
-/// An encrypted backup that no configured key opens, described from the object listing alone:
-/// the id carries the time and host, and the archive object's size is the stored size.
+/// An encrypted backup that no configured key opens and whose encryption record carries no
+/// metadata, described from the object listing alone: the id carries the time and host, and
+/// the archive object's size is the stored size.
 struct LockedBackup {
   var id: String
   var time: String

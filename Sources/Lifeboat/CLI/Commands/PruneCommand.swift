@@ -23,10 +23,14 @@ extension Command {
       counted on their own.
 
       Archives without a manifest and interrupted uploads older than a day are removed too.
-      If the listing fails or any manifest cannot be read, nothing is deleted. prune takes the
+      If the listing fails or any manifest is damaged, nothing is deleted. prune takes the
       repository lock, except with --dry-run, which writes nothing.
 
-      Exit status 0 on success, 64 without a rule, 65 when a manifest cannot be read, 69 when
+      Encrypted backups need no key: their host and status come from the plain encryption
+      record. A backup whose record was written before lifeboat stored them there is kept, with
+      the rule status-unknown and a warning naming it, until a prune with the key decides.
+
+      Exit status 0 on success, 64 without a rule, 65 when a manifest is damaged, 69 when
       the storage is unavailable, 75 when another run holds the lock.
       """,
     run: runPrune)
@@ -107,7 +111,7 @@ enum PruneOutput {
     }
     let backups = report.backups.map { backup -> String in
       let rules = backup.rules.map { JSONText.quote($0.rawValue) }.joined(separator: ",")
-      return "{\"id\":\(JSONText.quote(backup.id)),\"host\":\(JSONText.quote(backup.host)),"
+      return "{\"id\":\(JSONText.quote(backup.id)),\"host\":\(backup.host.map(JSONText.quote) ?? "null"),"
         + "\"status\":\(JSONText.quote(backup.status)),"
         + "\"action\":\(JSONText.quote(backup.keep ? "keep" : "delete")),\"rules\":[\(rules)],"
         + "\"archive_bytes\":\(backup.archiveBytes)}"

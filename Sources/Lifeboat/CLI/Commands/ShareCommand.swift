@@ -16,6 +16,7 @@ extension Command {
     details: """
       Anyone holding the URL can download the archive until it expires, so hand it over as you
       would the data itself. The archive's SHA-256 is printed on stderr for checking the download.
+      An encrypted archive downloads as ciphertext, and sharing it needs no key.
       Only S3 repositories can share.
       """,
     run: runShare)
@@ -35,14 +36,13 @@ extension Command {
         .usage, "share needs an S3 repository; \(repository.store.location) is a local directory",
         hint: "copy the archive file from the repository directory instead")
     }
-    let record = try repository.resolve(selector)
-    guard let archive = record.manifest.archive else {
-      throw LifeboatError(.dataError, "manifest of backup \(record.id) names no archive")
-    }
+    // The URL downloads the object as stored, so an encrypted backup needs no key here: its
+    // encryption record has the stored size and SHA-256.
+    let archive = try repository.storedArchive(id: repository.resolveID(selector, mustExist: true))
     let url = try store.presignedURL(key: archive.key, expires: seconds)
     context.print(url)
     FileHandle.standardError.write(Data(
-      "archive \(archive.key), \(formatBytes(archive.storedSize ?? archive.size)), sha256 \(archive.storedSHA256 ?? archive.sha256) (of the object as downloaded); the URL expires in \(expiresText)\n".utf8))
+      "archive \(archive.key), \(formatBytes(archive.size)), sha256 \(archive.sha256) (of the object as downloaded); the URL expires in \(expiresText)\n".utf8))
     return 0
   }
 }

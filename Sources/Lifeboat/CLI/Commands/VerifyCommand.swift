@@ -25,10 +25,14 @@ extension Command {
       Without an id or option the newest backup is checked; --latest N checks the newest N,
       --sample a random share (at least one backup), --all every backup.
       Without --quick each archive is read in full: its SHA-256, every member against the
-      manifest, and PRAGMA integrity_check on the database copy. Exit status 0 only when every
-      checked backup is intact, 65 when one is damaged, 78 when keys are missing. An encrypted
-      backup needs its identity or passphrase, except with --quick, which reads the sizes from
-      its plain encryption record.
+      manifest, and PRAGMA integrity_check on the database copy. An encrypted backup needs its
+      identity or passphrase, and its plain encryption record must agree with its manifest.
+      --quick needs no key: it reads an encrypted backup's sizes from its encryption record.
+
+      Each backup prints as 'ok', 'FAILED' (damaged or unreadable) or 'NO KEY' (encrypted, and
+      no configured identity opens it). Exit status 0 only when every checked backup is intact,
+      65 when one is damaged, 69 when the storage is unavailable, and 78 when the only problem
+      is a missing key.
       """,
     run: runVerify,
     isMonitored: true)
@@ -43,10 +47,11 @@ extension Command {
 
     var failures = 0
     var unavailable = false
-    var keyProblems = 0
+    var keyMissing: [String] = []
     for id in ids {
       let started = Date()
       var problem: String?
+      var needsKey = false
       do {
         if arguments.has("quick"), let sealed = try repository.encryptionRecord(id: id) {
           problem = try checkStored(sealed, id: id, store: repository.store)
@@ -54,9 +59,13 @@ extension Command {
           let record = try repository.record(id: id)
           problem = try check(record, repository: repository, quick: arguments.has("quick"), spool: spool)
         }
+      } catch let error as LifeboatError where error.code == .configuration {
+        // Reading a manifest raises `.configuration` only when no configured key opens it: the
+        // backup is not checked, which is no sign of damage.
+        needsKey = true
+        problem = error.message
       } catch let error as LifeboatError {
         if error.code == .unavailable { unavailable = true }
-        if error.code == .configuration { keyProblems += 1 }
         problem = error.message
       } catch StorageError.unavailable(let location, let reason) {
         unavailable = true
@@ -71,16 +80,18 @@ extension Command {
         context.logger.notice("backup \(id) was deleted while verify ran (by prune); skipped")
         continue
       }
-      if let problem {
+      if needsKey {
+        keyMissing.append(id)
+      } else if let problem {
         failures += 1
         if context.report.error == nil { context.report.error = "backup \(id): \(problem)" }
       }
       let seconds = Date().timeIntervalSince(started)
       if arguments.has("json") {
         context.print(
-          "{\"id\":\(JSONText.quote(id)),\"ok\":\(problem == nil),\"error\":\(problem.map(JSONText.quote) ?? "null"),\"duration_s\":\(String(format: "%.3f", seconds))}")
+          "{\"id\":\(JSONText.quote(id)),\"ok\":\(problem == nil),\"key_required\":\(needsKey),\"error\":\(problem.map(JSONText.quote) ?? "null"),\"duration_s\":\(String(format: "%.3f", seconds))}")
       } else if let problem {
-        context.print("FAILED \(id): \(problem)")
+        context.print("\(needsKey ? "NO KEY" : "FAILED") \(id): \(problem)")
       } else if !arguments.has("quiet") {
         context.print("ok     \(id)")
       }
@@ -89,8 +100,19 @@ extension Command {
       context.logger.error("\(failures) of \(ids.count) backup(s) failed verification")
       context.report.error = "\(failures) of \(ids.count) backup(s) failed verification; first: "
         + (context.report.error ?? "")
-      if unavailable { return LifeboatError.Code.unavailable.rawValue }
-      return keyProblems == failures ? LifeboatError.Code.configuration.rawValue : LifeboatError.Code.dataError.rawValue
+      if !keyMissing.isEmpty {
+        context.logger.warning("\(keyMissing.count) encrypted backup(s) not verified: no configured identity opens them")
+      }
+      return unavailable ? LifeboatError.Code.unavailable.rawValue : LifeboatError.Code.dataError.rawValue
+    }
+    if let first = keyMissing.first {
+      let others = keyMissing.count > 1 ? " and \(keyMissing.count - 1) more" : ""
+      throw LifeboatError(
+        .configuration,
+        "\(keyMissing.count) of \(ids.count) backup(s) not verified, because no configured identity "
+          + "opens them: \(first)\(others); nothing was found damaged",
+        hint: "set identity_file in [encryption] or pass --identity FILE; 'lifeboat verify --quick' "
+          + "checks the stored sizes without a key")
     }
     context.logger.info("verify finished", [("backups", .int(Int64(ids.count)))])
     return 0
@@ -167,6 +189,17 @@ extension Command {
     _ = try ArchiveScan.run(record: record, store: repository.store, checker: checker)
     if !checker.databaseProblems.isEmpty {
       return checker.databaseProblems.joined(separator: "; ")
+    }
+    // prune, health and list trust the plain encryption record when no key is configured, so
+    // a record that disagrees with the decrypted manifest is damage.
+    if record.encryption != nil {
+      let key = repository.encryptionRecordKey(id: record.id)
+      guard let sealed = try repository.encryptionRecord(id: record.id) else {
+        return "encryption record \(key) is missing"
+      }
+      if let disagreement = sealed.disagreement(with: record.manifest) {
+        return "encryption record \(key) disagrees with the manifest: \(disagreement)"
+      }
     }
     return nil
   }
