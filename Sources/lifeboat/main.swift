@@ -1,4 +1,17 @@
 import Foundation
 import Lifeboat
 
-exit(CommandLineTool.run(arguments: Array(CommandLine.arguments.dropFirst())))
+// The tree walk and the removal of staging directories recurse once per directory level. A
+// thread with a 1 GiB stack (address space, committed only as used) keeps trees thousands of
+// levels deep from overflowing the main thread's 8 MiB stack.
+let arguments = Array(CommandLine.arguments.dropFirst())
+nonisolated(unsafe) var status: Int32 = 1
+let finished = DispatchSemaphore(value: 0)
+let worker = Thread {
+  status = CommandLineTool.run(arguments: arguments)
+  finished.signal()
+}
+worker.stackSize = 1 << 30
+worker.start()
+finished.wait()
+exit(status)

@@ -39,7 +39,8 @@ public struct Configuration: Sendable {
 
     for spec in SettingsSchema.all {
       let names = [spec.environmentName] + (spec.environmentAlias.map { [$0] } ?? [])
-      guard let name = names.first(where: { environment[$0] != nil }), let text = environment[name]
+      // An empty variable counts as unset, as shells and systemd's Environment= often leave them.
+      guard let name = names.first(where: { !(environment[$0] ?? "").isEmpty }), let text = environment[name]
       else { continue }
       let pieces = spec.repeats ? text.split(separator: ":").map(String.init) : [text]
       configuration.values[spec.name] = pieces.map {
@@ -178,9 +179,11 @@ public struct Configuration: Sendable {
 
   private func parse(_ value: SettingValue, _ spec: SettingSpec) throws -> Any {
     func invalid(_ expected: String) -> LifeboatError {
-      LifeboatError(
+      let secret = ["secret_access_key", "session_token", "smtp_password", "access_key_id"].contains(spec.key)
+      let shown = secret ? "" : " '\(value.text)'"
+      return LifeboatError(
         .configuration,
-        "\(value.origin): invalid value '\(value.text)' for \(spec.key) in [\(spec.section)]: expected \(expected)")
+        "\(value.origin): invalid value\(shown) for \(spec.key) in [\(spec.section)]: expected \(expected)")
     }
     let text = value.text
     switch spec.kind {

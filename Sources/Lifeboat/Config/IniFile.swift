@@ -26,9 +26,14 @@ public enum IniFile {
     var entries: [IniEntry] = []
     var section: String?
     var lineNumber = 0
-    for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+    // Split on scalars: Swift treats "\r\n" as one Character, so a CRLF file has no "\n" one.
+    for rawLine in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false) {
       lineNumber += 1
-      let line = rawLine.trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: "\r")))
+      let line = String(String.UnicodeScalarView(rawLine))
+        .trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: "\r\u{FEFF}")))
+      guard !line.unicodeScalars.contains("\0") else {
+        throw IniSyntaxError(file: file, line: lineNumber, message: "NUL byte in the line; the file is not text")
+      }
       if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
 
       if line.hasPrefix("[") {
@@ -42,8 +47,9 @@ public enum IniFile {
       }
 
       guard let equals = line.firstIndex(of: "=") else {
+        // The line is not shown: it may hold a secret.
         throw IniSyntaxError(
-          file: file, line: lineNumber, message: "invalid line '\(line)'; expected key = value")
+          file: file, line: lineNumber, message: "invalid line: expected key = value or a [section] header")
       }
       guard let currentSection = section else {
         throw IniSyntaxError(

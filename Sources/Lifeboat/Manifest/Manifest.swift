@@ -141,7 +141,49 @@ public struct Manifest: Codable, Sendable, Equatable {
         "manifest \(name) has format version \(manifest.formatVersion); this lifeboat reads up to \(currentVersion)",
         hint: "restore with a newer lifeboat")
     }
+    try manifest.validate(name: name)
     return manifest
+  }
+
+  /// Rejects a manifest whose sources could send restored files outside their destination:
+  /// every source name must be one plain path component, and every file must lie under one.
+  /// A manifest that fails is treated as damaged, whatever its checksums say.
+  func validate(name: String) throws {
+    func reject(_ reason: String) -> LifeboatError {
+      LifeboatError(
+        .dataError, "manifest \(name) is not valid: \(reason)",
+        hint: "the backup cannot be restored safely; restore from another backup ('lifeboat list')")
+    }
+    var names = Set<String>()
+    for source in sources {
+      let bad = source.name.isEmpty || source.name == "." || source.name == ".."
+        || source.name.contains("/") || source.name.contains("\0")
+        || source.name == "manifest.json" || source.name == "SHA256SUMS"
+      if bad { throw reject("source name '\(source.name)' is not a single file name") }
+      guard source.kind == "database" || source.kind == "tree" else {
+        throw reject("source '\(source.name)' has unknown kind '\(source.kind)'")
+      }
+      guard names.insert(source.name).inserted else {
+        throw reject("source name '\(source.name)' appears twice")
+      }
+    }
+    var databaseFiles = Set(sources.filter { $0.kind == "database" }.map(\.name))
+    for file in files {
+      let bytes = file.pathBytes
+      let top = String(decoding: bytes.prefix { $0 != UInt8(ascii: "/") }, as: UTF8.self)
+      guard names.contains(top) else {
+        throw reject("file '\(file.path)' is not under any source of the backup")
+      }
+      if databaseFiles.contains(top) {
+        guard file.type == "file", bytes.count == top.utf8.count else {
+          throw reject("database source '\(top)' is not stored as one regular file")
+        }
+        databaseFiles.remove(top)
+      }
+    }
+    if let missing = databaseFiles.first {
+      throw reject("database source '\(missing)' has no file")
+    }
   }
 
   /// The `SHA256SUMS` text for `sha256sum -c`: one line per regular file. Names with a

@@ -79,6 +79,12 @@ public final class BackupRunner {
         .failure, "no source could be read; no backup was recorded",
         hint: "check the permissions of the sources listed in the warnings above")
     }
+    let sourceRoots = Set(snapshot.sources.filter { $0.kind == "tree" }.map(\.name))
+    if !snapshot.files.contains(where: { !sourceRoots.contains($0.path) }) {
+      throw LifeboatError(
+        .failure, "nothing to back up: the sources are empty or everything in them is excluded; no backup was recorded",
+        hint: "check the source paths and the exclude patterns ('lifeboat backup --dry-run' lists what would be archived)")
+    }
 
     let status: String
     if snapshot.skippedUnreadable {

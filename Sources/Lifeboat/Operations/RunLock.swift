@@ -110,7 +110,15 @@ public final class RunLock: @unchecked Sendable {
       try store.put(key: objectKey, data: try record.encoded())
       // A run that wrote at the same moment may have overwritten ours; whoever's token is read
       // back owns the lock.
-      guard let written = try readObject(store: store), written.record?.token == record.token else {
+      let readBack: LockObjectState?
+      do {
+        readBack = try readObject(store: store)
+      } catch {
+        // The object just written is most likely ours; left behind it would block later runs.
+        try? store.delete(key: objectKey)
+        throw error
+      }
+      guard let written = readBack, written.record?.token == record.token else {
         let current = try readObject(store: store)
         throw current.map { held(location: store.location, by: $0, staleAfter: options.staleAfter) }
           ?? LifeboatError(

@@ -95,7 +95,7 @@ public enum ArchiveScan {
     }
   }
 
-  private static func classify(_ error: Error, record: BackupRecord, member: [UInt8]?) -> Error {
+  static func classify(_ error: Error, record: BackupRecord, member: [UInt8]?) -> Error {
     let inMember = member.map { " (in member \(FilePath.display($0)))" } ?? ""
     let key = record.manifest.archive?.key ?? record.id
     switch error {

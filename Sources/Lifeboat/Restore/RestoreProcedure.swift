@@ -235,6 +235,8 @@ public final class RestoreProcedure {
     }
     do {
       try router.applyMetadata()
+    } catch let error as ExtractionError {
+      throw ArchiveScan.classify(error, record: plan.record, member: nil)
     } catch {
       throw LifeboatError(.failure, "\(error)")
     }

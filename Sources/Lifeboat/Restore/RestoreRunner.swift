@@ -55,7 +55,11 @@ public final class RestoreRunner {
         .failure, "cannot create staging directory \(staging): \(String(cString: strerror(errno)))",
         hint: "check that the target directory is writable")
     }
-    defer { removeTree(staging) }
+    TemporaryFiles.registerDirectory(staging)
+    defer {
+      removeTree(staging)
+      TemporaryFiles.unregisterDirectory(staging)
+    }
 
     logger.info("restoring", [("target", .string(target)), ("archive_bytes", .int(manifest.archive?.size ?? 0))])
     let extractor: SafeExtractor
@@ -78,14 +82,25 @@ public final class RestoreRunner {
     }
     do {
       try extractor.applyMetadata()
+    } catch let error as ExtractionError {
+      throw ArchiveScan.classify(error, record: record, member: nil)
     } catch {
       throw LifeboatError(.failure, "\(error)")
     }
 
+    // No rename may replace anything: another restore into the same target may have put a
+    // name in place since the check above. On failure the names moved so far go back to
+    // staging, which is then removed, so the target is as it was.
+    var moved: [String] = []
     for name in names {
-      guard rename(staging + "/" + name, target + "/" + name) == 0 else {
+      do {
+        try renameNoReplace(staging + "/" + name, target + "/" + name)
+        moved.append(name)
+      } catch {
+        for done in moved.reversed() { _ = rename(target + "/" + done, staging + "/" + done) }
         throw LifeboatError(
-          .failure, "cannot move \(name) into \(target): \(String(cString: strerror(errno)))")
+          .failure, "cannot move \(name) into \(target): \(error); nothing was put in place",
+          hint: "make sure no other restore writes into \(target), then run the restore again")
       }
     }
     let selectedFiles = manifest.files.filter { file in

@@ -15,6 +15,7 @@ public final class SafeExtractor: ArchiveExtractor {
   private var currentPath: [UInt8] = []
   private var regularFiles = Set<[UInt8]>()
   private var metadata: [(path: [UInt8], entry: TarEntry)] = []
+  private var symlinks: [[UInt8]] = []
   private let restoreOwners = geteuid() == 0
 
   /// Opens `root`, which must be an existing directory.
@@ -67,6 +68,7 @@ public final class SafeExtractor: ArchiveExtractor {
       let status = FilePath(bytes: entry.linkTarget).withCString { target in
         FilePath(bytes: name).withCString { symlinkat(target, parent, $0) }
       }
+      symlinks.append(path)
       guard status == 0 else {
         throw ExtractionError.unsafeMember(shown, "cannot create symlink: \(String(cString: strerror(errno)))")
       }
@@ -119,6 +121,15 @@ public final class SafeExtractor: ArchiveExtractor {
   /// Applies modes, owners and modification times, deepest paths first so that setting a
   /// directory's time is not undone by creating its children.
   public func applyMetadata() throws {
+    // The check at creation is lexical; a chain of links (one to `..`, another through it) can
+    // still resolve outside. Now that every link exists, resolve each one for real.
+    if !allowExternalSymlinks {
+      for path in symlinks {
+        if let target = resolvedOutside(path) {
+          throw ExtractionError.externalSymlink(FilePath.display(path), target)
+        }
+      }
+    }
     for (path, entry) in metadata.reversed() {
       try FilePath(bytes: path).withCString { name in
         if restoreOwners {
@@ -144,6 +155,63 @@ public final class SafeExtractor: ArchiveExtractor {
       }
     }
     if syncToDisk { fsync(rootFD) }
+  }
+
+  /// Resolves the symlink at `path` inside the restore root, following the links it meets (but
+  /// never opening anything through them). Returns its target for display when the resolution
+  /// leaves the root, or nil when it stays inside.
+  private func resolvedOutside(_ path: [UInt8]) -> String? {
+    let slash = UInt8(ascii: "/")
+    func readLink(_ components: [[UInt8]]) -> [UInt8]? {
+      var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
+      let relative = FilePath(bytes: Array(components.joined(separator: [slash])))
+      let length = relative.withCString { name in
+        buffer.withUnsafeMutableBufferPointer { raw in
+          raw.baseAddress!.withMemoryRebound(to: CChar.self, capacity: raw.count) {
+            readlinkat(rootFD, name, $0, raw.count)
+          }
+        }
+      }
+      return length >= 0 ? Array(buffer[..<length]) : nil
+    }
+    func isLink(_ components: [[UInt8]]) -> Bool {
+      var info = stat()
+      let relative = FilePath(bytes: Array(components.joined(separator: [slash])))
+      let status = relative.withCString { fstatat(rootFD, $0, &info, AT_SYMLINK_NOFOLLOW) }
+      return status == 0 && info.st_mode & S_IFMT == S_IFLNK
+    }
+
+    let own = path.split(separator: slash).map(Array.init)
+    guard let first = readLink(own) else { return nil }
+    let shown = FilePath.display(first)
+    // Directories resolved so far; each is a real directory (or missing) inside the root.
+    var stack = Array(own.dropLast())
+    var hops = 0
+    // Components still to walk; a link met on the way puts its target's components first.
+    var queue: [[UInt8]] = []
+    func load(_ target: [UInt8]) -> Bool {
+      if target.first == slash { return false }
+      queue = target.split(separator: slash).map(Array.init) + queue
+      return true
+    }
+    guard load(first) else { return shown }
+    while !queue.isEmpty {
+      let component = queue.removeFirst()
+      if component == [UInt8(ascii: ".")] { continue }
+      if component == [UInt8(ascii: "."), UInt8(ascii: ".")] {
+        if stack.isEmpty { return shown }
+        stack.removeLast()
+        continue
+      }
+      let candidate = stack + [component]
+      if isLink(candidate) {
+        hops += 1
+        guard hops <= 40, let target = readLink(candidate), load(target) else { return shown }
+      } else {
+        stack = candidate
+      }
+    }
+    return nil
   }
 
   /// Opens each directory component below the root without following symlinks, creating

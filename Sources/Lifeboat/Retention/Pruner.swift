@@ -211,6 +211,14 @@ public final class Pruner {
     var done = 0
     for backup in backups {
       do {
+        // Keys come from manifests and encryption records, which can be damaged or edited: an
+        // object is deleted only when its key names this backup's id.
+        let owned = [backup.manifestKey, backup.archiveKey, backup.encryptionRecordKey].compactMap { $0 }
+        for key in owned where RepositoryObjectKey(key: key)?.id != backup.id {
+          throw LifeboatError(
+            .dataError, "backup \(backup.id) names object \(key), which belongs to another backup; nothing of it was deleted",
+            hint: "run 'lifeboat verify \(backup.id)'; the manifest or encryption record is damaged")
+        }
         try repository.store.delete(key: backup.manifestKey)
         if let archiveKey = backup.archiveKey { try repository.store.delete(key: archiveKey) }
         if let recordKey = backup.encryptionRecordKey { try repository.store.delete(key: recordKey) }

@@ -201,7 +201,21 @@ public enum SQLiteSnapshot {
 /// Temporary files to delete on every exit path, signals included.
 public enum TemporaryFiles {
   nonisolated(unsafe) private static var paths: Set<String> = []
+  nonisolated(unsafe) private static var directories: Set<String> = []
   private static let lock = NSLock()
+
+  /// Registers a staging directory to delete, with its contents, on every exit path.
+  public static func registerDirectory(_ path: String) {
+    lock.lock()
+    directories.insert(path)
+    lock.unlock()
+  }
+
+  public static func unregisterDirectory(_ path: String) {
+    lock.lock()
+    directories.remove(path)
+    lock.unlock()
+  }
 
   public static func register(_ path: String) {
     lock.lock()
@@ -219,8 +233,11 @@ public enum TemporaryFiles {
   public static func removeAll() {
     lock.lock()
     let current = paths
+    let trees = directories
     paths.removeAll()
+    directories.removeAll()
     lock.unlock()
+    for tree in trees { removeTree(tree) }
     for path in current {
       for suffix in ["", "-wal", "-shm", "-journal"] { unlink(path + suffix) }
     }

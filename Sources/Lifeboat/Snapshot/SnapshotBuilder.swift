@@ -76,6 +76,11 @@ public struct SnapshotPlan: Sendable {
       guard name != "/" && !name.isEmpty else {
         throw LifeboatError(.configuration, "the root directory cannot be a source; name a subdirectory")
       }
+      guard name != "." && name != ".." else {
+        throw LifeboatError(
+          .configuration, "source \(tree) ends in '\(name)', which cannot name it in the archive",
+          hint: "give the directory without '.' or '..', or name it: --path NAME=\(tree)")
+      }
       if let other = names[name] ?? (reserved.contains(name) ? "a lifeboat file" : nil) {
         throw LifeboatError(
           .configuration, "source \(tree) and \(other) would both be stored as '\(name)'",

@@ -12,7 +12,7 @@ public enum BackupSelector: Equatable, Sendable {
   /// Returns the ids that `latest` or `before` may choose, newest first. For `id` it returns
   /// that id when the repository has it.
   public func candidates(in ids: [String]) -> [String] {
-    let newestFirst = ids.sorted().reversed()
+    let newestFirst = BackupID.sorted(ids).reversed()
     switch self {
     case .latest:
       return Array(newestFirst)
@@ -61,7 +61,9 @@ extension Repository {
   ///
   /// - Throws: `LifeboatError` naming the selector when nothing matches, or when the manifest
   ///   of a candidate cannot be read while looking for the host.
-  public func resolve(_ selector: BackupSelector, host: String? = nil) throws -> BackupRecord {
+  public func resolve(
+    _ selector: BackupSelector, host: String? = nil, onSkip: (String) -> Void = { _ in }
+  ) throws -> BackupRecord {
     if case .id(let id) = selector {
       let record = try resolve(id)
       if let host, record.manifest.host != host {
@@ -76,8 +78,17 @@ extension Repository {
     // matches, so `latest` never silently restores less than an earlier backup holds.
     let ids = try listIDs()
     var newestPartial: BackupRecord?
+    var unreadable: [String] = []
+    defer { for problem in unreadable { onSkip(problem) } }
     for id in selector.candidates(in: ids) {
-      let record = try record(id: id)
+      let record: BackupRecord
+      do {
+        record = try self.record(id: id)
+      } catch let error as LifeboatError where error.code == .dataError {
+        // A damaged manifest must not hide the good backups before it; verify names it.
+        unreadable.append("\(id): \(error.message)")
+        continue
+      }
       guard host == nil || record.manifest.host == host else { continue }
       if record.manifest.status != "partial" { return record }
       if newestPartial == nil { newestPartial = record }

@@ -29,6 +29,25 @@ public enum BackupID {
     return cleaned.isEmpty ? "host" : cleaned
   }
 
+  /// Sorts ids by time, then host, then the same-second counter as a number, so `-10` comes
+  /// after `-9` (plain string order would put it before `-2`).
+  public static func sorted(_ ids: some Sequence<String>) -> [String] {
+    func key(_ id: String) -> (String, String, Int) {
+      let time = String(id.prefix(16))
+      let rest = String(id.dropFirst(17))
+      if let dash = rest.lastIndex(of: "-"), let counter = Int(rest[rest.index(after: dash)...]), counter >= 2 {
+        return (time, String(rest[..<dash]), counter)
+      }
+      return (time, rest, 1)
+    }
+    return ids.map { (key($0), $0) }.sorted { left, right in
+      if left.0.0 != right.0.0 { return left.0.0 < right.0.0 }
+      if left.0.1 != right.0.1 { return left.0.1 < right.0.1 }
+      if left.0.2 != right.0.2 { return left.0.2 < right.0.2 }
+      return left.1 < right.1
+    }.map(\.1)
+  }
+
   public static func isValid(_ id: String) -> Bool {
     guard time(of: id) != nil, id.count > 17, Array(id)[16] == "-" else { return false }
     return id.allSatisfy { $0.isLetter || $0.isNumber || "._-".contains($0) } && id.allSatisfy(\.isASCII)
@@ -71,7 +90,7 @@ public final class Repository {
       guard let parsed = RepositoryObjectKey(key: object.key), parsed.kind == .manifest else { return nil }
       return parsed.id
     }
-    return Set(ids).sorted()
+    return BackupID.sorted(Set(ids))
   }
 
   /// Returns the backup id of an archive key such as `backups/<id>.tar.gz` or
@@ -97,9 +116,23 @@ public final class Repository {
 
   public func record(id: String) throws -> BackupRecord {
     let (key, bytes, encryption) = try readManifest(id: id)
-    let manifest = try Manifest.decode(bytes, name: key)
-    guard manifest.id == id, manifest.archive != nil else {
+    let manifest: Manifest
+    do {
+      manifest = try Manifest.decode(bytes, name: key)
+    } catch var error as LifeboatError {
+      error.message = "backup \(id): \(error.message)"
+      throw error
+    }
+    guard manifest.id == id, let archive = manifest.archive else {
       throw LifeboatError(.dataError, "manifest \(key) does not describe backup \(id)")
+    }
+    // The archive key must be this backup's own: prune deletes it, and restore reads it.
+    guard let parsed = RepositoryObjectKey(key: archive.key), parsed.id == id,
+      case .archive(let format) = parsed.kind, format.rawValue == archive.compression
+    else {
+      throw LifeboatError(
+        .dataError, "manifest \(key) names archive '\(archive.key)', which is not backup \(id)'s",
+        hint: "the manifest is damaged; restore from another backup and run 'lifeboat verify --all'")
     }
     return BackupRecord(id: id, manifest: manifest, manifestKey: key, encryption: encryption)
   }

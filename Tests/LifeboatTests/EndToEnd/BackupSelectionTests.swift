@@ -28,13 +28,20 @@ import Testing
       guard let real = try FileManager.default.contentsOfDirectory(atPath: directory).first(where: { $0.hasSuffix(".manifest.json") })
       else { throw TestFailure("no manifest") }
       let data = try Data(contentsOf: URL(fileURLWithPath: directory + "/" + real))
+      let realArchive = directory + "/" + real.replacingOccurrences(of: ".manifest.json", with: ".tar.gz")
       for id in ids {
         guard var manifest = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { continue }
         manifest["id"] = id
+        // Each backup names its own archive; lifeboat rejects a manifest that names another's.
+        var archive = manifest["archive"] as? [String: Any] ?? [:]
+        archive["key"] = "backups/\(id).tar.gz"
+        manifest["archive"] = archive
+        try FileManager.default.copyItem(atPath: realArchive, toPath: "\(directory)/\(id).tar.gz")
         let copy = try JSONSerialization.data(withJSONObject: manifest)
         try copy.write(to: URL(fileURLWithPath: "\(directory)/\(id).manifest.json"))
       }
       try FileManager.default.removeItem(atPath: directory + "/" + real)
+      try FileManager.default.removeItem(atPath: realArchive)
     }
 
     func listed(_ arguments: [String]) throws -> [String] {

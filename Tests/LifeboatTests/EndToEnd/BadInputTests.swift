@@ -103,7 +103,7 @@ import Testing
 
   @Test func unknownBackupID() throws {
     let work = try TemporaryDirectory("noid")
-    try FileManager.default.createDirectory(atPath: work.join("config"), withIntermediateDirectories: true)
+    try TestSupport.shell("mkdir -p '\(work.join("config"))' && echo a > '\(work.join("config/a"))'")
     let repo = "file://" + work.join("repo")
     #expect(try TestSupport.lifeboat(["backup", "--path", work.join("config"), "--repo", repo]).status == 0)
     let result = try TestSupport.lifeboat([

@@ -45,7 +45,7 @@ extension Command {
   private static func runBackup(_ context: CommandContext) throws -> Int32 {
     let configuration = try context.configuration()
     let logger = context.logger
-    let plan = try makePlan(configuration)
+    var plan = try makePlan(configuration)
     try plan.validate(configuration: configuration)
     if context.arguments.has("dry-run") { return try listPlan(plan, context: context) }
     let compression = try compressionOptions(configuration)
@@ -53,6 +53,11 @@ extension Command {
     let policy = try RetentionPolicy(configuration: configuration)
     if prune { try policy.validate() }
     let repository = try context.openRepository(create: true)
+    // A local repository or the spool copy inside a source tree would be archived into itself.
+    if let local = repository.store.layer(LocalObjectStore.self) {
+      plan.selection.excludedPaths.insert(FilePath(local.root))
+    }
+    plan.selection.excludes.append("lifeboat-\(getpid())-*")
     try context.logEncryption(repository)
     let lock = try context.lock(repository, command: "backup")
     defer { lock.release() }

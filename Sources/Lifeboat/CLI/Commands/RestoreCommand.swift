@@ -57,7 +57,9 @@ extension Command {
     }
     let configuration = try context.configuration()
     let repository = try context.openRepository(create: false)
-    let record = try repository.resolve(selector, host: try restoreHost(context, repository: repository, selector: selector))
+    let record = try repository.resolve(
+      selector, host: try restoreHost(context, repository: repository, selector: selector),
+      onSkip: { context.logger.warning("skipped a backup whose manifest cannot be read", [("backup", .string($0))]) })
     if record.manifest.status == "partial" {
       let skipped = record.manifest.warnings.map(\.path)
       context.logger.warning(
