@@ -137,7 +137,11 @@ final class S3Client: @unchecked Sendable {
         if call.usesBreaker {
           if error.isServiceFailure { breaker.recordFailure() } else { breaker.recordSuccess() }
         }
-        if error.code == "RequestTimeTooSkewed", !correctedClock,
+        // A HEAD answer has no body, so RequestTimeTooSkewed arrives as a bare 403; the Date
+        // header then tells whether the clock is beyond S3's 15-minute window.
+        let bareSkew = error.status == 403 && (error.code ?? "").isEmpty
+          && error.serverTime.map { abs($0.timeIntervalSince(signingDate())) > 800 } == true
+        if error.code == "RequestTimeTooSkewed" || bareSkew, !correctedClock,
           let serverTime = error.serverTime
         {
           correctedClock = true
