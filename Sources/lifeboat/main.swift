@@ -14,4 +14,8 @@ let worker = Thread {
 worker.stackSize = 1 << 30
 worker.start()
 finished.wait()
-exit(status)
+// Temporary files and locks are released before run returns. _exit skips the C and Swift
+// teardown, which could race with helper threads (lock refresh, compression workers) that
+// are still winding down.
+fflush(stdout)
+_exit(status)

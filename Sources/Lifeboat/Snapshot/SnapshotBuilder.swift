@@ -137,14 +137,24 @@ public final class SnapshotBuilder {
   /// Archives every source. Per-file problems become warnings; a failure to copy a database
   /// or to write the stream throws.
   public func run() throws -> SnapshotResult {
-    for database in plan.databases { try archiveDatabase(database) }
+    guard !listOnly, !plan.databases.isEmpty, !plan.trees.isEmpty else {
+      for database in plan.databases { try archiveDatabase(database, copy: nil) }
+      for tree in plan.trees { try archiveTree(tree) }
+      return result
+    }
+    // The online copy uses one core and no compression; archiving the trees meanwhile keeps the
+    // other cores busy. The databases follow the trees in the archive.
+    let copies = DatabaseCopies(plan: plan, logger: logger)
+    defer { copies.discardUnused() }
     for tree in plan.trees { try archiveTree(tree) }
+    for database in plan.databases { try archiveDatabase(database, copy: try copies.wait(for: database)) }
     return result
   }
 
   // MARK: Databases
 
-  private func archiveDatabase(_ source: String) throws {
+  /// Archives one database from `copy`, a finished online copy, or copies it first when nil.
+  private func archiveDatabase(_ source: String, copy prepared: (path: String, info: DatabaseInfo)?) throws {
     let name = plan.name(of: source)
     if listOnly {
       var info = stat()
@@ -156,16 +166,8 @@ public final class SnapshotBuilder {
       result.files.append(manifestFile(entry, digest: nil))
       return
     }
-    let started = Date()
-    let copy = try SQLiteSnapshot.copy(
-      source: source, spoolDirectory: plan.spoolDirectory, busyTimeout: plan.busyTimeout,
-      logger: logger)
+    let copy = try prepared ?? DatabaseCopies.copy(source, plan: plan, logger: logger)
     defer { SQLiteSnapshot.removeDatabaseFiles(copy.path) }
-    logger.info("database copied", [
-      ("database", .string(source)), ("pages", .int(copy.info.pageCount)),
-      ("bytes", .int(copy.info.pageSize * copy.info.pageCount)),
-      ("duration_s", .double(Date().timeIntervalSince(started))),
-    ])
 
     var sourceInfo = stat()
     stat(source, &sourceInfo)
@@ -504,6 +506,64 @@ public final class SnapshotBuilder {
       file.linkTargetBase64 = target.base64
     }
     return file
+  }
+}
+
+/// Online copies of a plan's databases, made one after another on a background thread.
+final class DatabaseCopies {
+  private let condition = NSCondition()
+  private var results: [String: Result<(path: String, info: DatabaseInfo), Error>] = [:]
+  private var taken = Set<String>()
+
+  init(plan: SnapshotPlan, logger: Logger) {
+    let thread = Thread { [self] in
+      for database in plan.databases {
+        let outcome = Result { try DatabaseCopies.copy(database, plan: plan, logger: logger) }
+        condition.lock()
+        results[database] = outcome
+        condition.broadcast()
+        condition.unlock()
+      }
+    }
+    thread.name = "lifeboat-database-copy"
+    thread.start()
+  }
+
+  /// Copies one database with the online backup API and logs how long it took.
+  static func copy(_ source: String, plan: SnapshotPlan, logger: Logger) throws -> (path: String, info: DatabaseInfo) {
+    let started = Date()
+    let copy = try SQLiteSnapshot.copy(
+      source: source, spoolDirectory: plan.spoolDirectory, busyTimeout: plan.busyTimeout, logger: logger)
+    logger.info("database copied", [
+      ("database", .string(source)), ("pages", .int(copy.info.pageCount)),
+      ("bytes", .int(copy.info.pageSize * copy.info.pageCount)),
+      ("duration_s", .double(Date().timeIntervalSince(started))),
+    ])
+    return copy
+  }
+
+  /// Waits for the copy of `database`; the caller deletes it.
+  func wait(for database: String) throws -> (path: String, info: DatabaseInfo) {
+    condition.lock()
+    defer { condition.unlock() }
+    while true {
+      if let outcome = results[database] {
+        taken.insert(database)
+        return try outcome.get()
+      }
+      condition.wait()
+    }
+  }
+
+  /// Deletes the finished copies nobody took, after a failure. A copy still running is deleted
+  /// at exit, because every spool file is registered with `TemporaryFiles`.
+  func discardUnused() {
+    condition.lock()
+    defer { condition.unlock() }
+    for (database, outcome) in results where !taken.contains(database) {
+      if case .success(let copy) = outcome { SQLiteSnapshot.removeDatabaseFiles(copy.path) }
+      taken.insert(database)
+    }
   }
 }
 

@@ -55,7 +55,21 @@ public final class Logger: @unchecked Sendable {
   public var level: LogLevel
   public let format: LogFormat
   /// Fields added to every line, such as the backup id.
-  public var context: [(String, LogValue)] = []
+  /// Other threads (database copy, S3 part uploads) log while the main thread changes this,
+  /// so it is read and written under the lock.
+  public var context: [(String, LogValue)] {
+    get {
+      lock.lock()
+      defer { lock.unlock() }
+      return storedContext
+    }
+    set {
+      lock.lock()
+      storedContext = newValue
+      lock.unlock()
+    }
+  }
+  private var storedContext: [(String, LogValue)] = []
   /// Called before a line goes to the terminal, so a progress line can erase itself first.
   public var beforeTerminalLine: (() -> Void)?
   private let lock = NSLock()
