@@ -2,8 +2,8 @@ import Foundation
 
 /// One archived path, as recorded in the manifest.
 ///
-/// `path` is the archive path as text for people and tools; when the raw bytes are not valid
-/// UTF-8, `pathBase64` holds them exactly and is what lifeboat uses.
+/// `path` is the archive path as text for people and tools. When the raw bytes are not valid
+/// UTF-8, `pathBase64` contains them exactly, and lifeboat uses it.
 public struct ManifestFile: Codable, Sendable, Equatable {
   public var path: String
   public var pathBase64: String?
@@ -18,7 +18,7 @@ public struct ManifestFile: Codable, Sendable, Equatable {
   public var sha256: String?
   public var linkTarget: String?
   public var linkTargetBase64: String?
-  /// Set when the file changed while it was read; says what was stored.
+  /// A note, set when the file changed while it was read, describing what was stored.
   public var changed: String?
   /// Bytes of real content when the stored data ends in zero padding (the file shrank or a read
   /// failed after its header was written). Restore writes only these bytes.
@@ -147,7 +147,7 @@ public struct Manifest: Codable, Sendable, Equatable {
 
   /// Rejects a manifest whose sources could send restored files outside their destination:
   /// every source name must be one plain path component, and every file must lie under one.
-  /// A manifest that fails is treated as damaged, whatever its checksums say.
+  /// A manifest that fails is treated as damaged, even when its checksums match.
   func validate(name: String) throws {
     func reject(_ reason: String) -> LifeboatError {
       LifeboatError(

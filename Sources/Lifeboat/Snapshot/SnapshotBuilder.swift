@@ -11,7 +11,7 @@ public struct SnapshotPlan: Sendable {
   /// sources are named by their last path component.
   public var names: [String: String] = [:]
 
-  /// The top-level name of a source in the archive and in restores.
+  /// Returns the top-level name of a source in the archive and in restores.
   public func name(of source: String) -> String {
     names[source] ?? (source as NSString).lastPathComponent
   }
@@ -555,7 +555,7 @@ final class DatabaseCopies {
     }
   }
 
-  /// Deletes the finished copies nobody took, after a failure. A copy still running is deleted
+  /// Deletes the finished copies that no caller took, after a failure. A copy still running is deleted
   /// at exit, because every spool file is registered with `TemporaryFiles`.
   func discardUnused() {
     condition.lock()
