@@ -191,6 +191,28 @@ public enum SQLiteSnapshot {
     throw LifeboatError(.failure, "cannot create a unique temporary file in \(directory)")
   }
 
+  /// Deletes database copies that runs killed with SIGKILL left in `directory`: files named
+  /// `lifeboat-PID-…` whose process is gone and that are older than ten minutes. Returns their
+  /// names. A copy of a live run, on this host, is never touched.
+  @discardableResult
+  public static func removeStaleSpoolFiles(in directory: String) -> [String] {
+    guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
+    var removed: [String] = []
+    let cutoff = Date().addingTimeInterval(-600).timeIntervalSince1970
+    for name in names where name.hasPrefix("lifeboat-") {
+      let parts = name.split(separator: "-", maxSplits: 3)
+      guard parts.count == 4, let pid = Int32(parts[1]), Int(parts[2]) != nil, pid > 0 else { continue }
+      guard kill(pid, 0) != 0 && errno == ESRCH else { continue }
+      var info = stat()
+      let path = directory + "/" + name
+      guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_uid == geteuid(),
+        Double(info.st_mtim.tv_sec) < cutoff
+      else { continue }
+      if unlink(path) == 0 { removed.append(name) }
+    }
+    return removed
+  }
+
   /// Deletes a database file and any journal files SQLite left beside it.
   public static func removeDatabaseFiles(_ path: String) {
     for suffix in ["", "-wal", "-shm", "-journal"] { unlink(path + suffix) }

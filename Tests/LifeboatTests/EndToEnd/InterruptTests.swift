@@ -45,4 +45,22 @@ import Testing
     let leftovers = try TestSupport.shell("find '\(repo)' -type f | wc -l")
     #expect(leftovers.stdout == "0\n")
   }
+
+  @Test func staleSpoolCopiesRemoved() throws {
+    let work = try TemporaryDirectory("stalespool")
+    let spool = work.join("spool")
+    try TestSupport.shell("""
+      mkdir -p '\(spool)' '\(work.path)/config' && echo a > '\(work.path)/config/a'
+      touch -d '2 hours ago' '\(spool)/lifeboat-999999-42-app.db' '\(spool)/lifeboat-999999-42-app.db-wal'
+      touch '\(spool)/lifeboat-999998-42-recent.db'
+      touch -d '2 hours ago' '\(spool)/lifeboat-1-42-live.db' '\(spool)/unrelated.db'
+      """)
+    let backup = try TestSupport.lifeboat([
+      "backup", "--path", work.join("config"), "--spool-dir", spool, "--repo", "file://" + work.join("repo"),
+    ])
+    #expect(backup.status == 0, "\(backup.stderr)")
+    let left = try FileManager.default.contentsOfDirectory(atPath: spool).sorted()
+    // Gone: a dead process's old copy. Kept: a recent one, a live process's, and other files.
+    #expect(left == ["lifeboat-1-42-live.db", "lifeboat-999998-42-recent.db", "unrelated.db"])
+  }
 }

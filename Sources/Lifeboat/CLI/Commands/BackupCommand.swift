@@ -58,6 +58,9 @@ extension Command {
       plan.selection.excludedPaths.insert(FilePath(local.root))
     }
     plan.selection.excludes.append("lifeboat-\(getpid())-*")
+    for name in SQLiteSnapshot.removeStaleSpoolFiles(in: plan.spoolDirectory) {
+      logger.info("removed a database copy left by a killed run", [("file", .string(name))])
+    }
     try context.logEncryption(repository)
     let lock = try context.lock(repository, command: "backup")
     defer { lock.release() }
