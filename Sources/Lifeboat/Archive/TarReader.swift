@@ -31,6 +31,7 @@ public final class TarReader: ByteSink {
   private var pendingPax: [String: [UInt8]] = [:]
   private var globalPax: [String: [UInt8]] = [:]
   private var zeroBlocks = 0
+  private var trailingBytes = 0
   /// Upper bound for a pax or GNU long-name record, which is held in memory.
   private let metadataLimit: Int64 = 1 << 20
   /// The member being read, for error messages.
@@ -46,7 +47,12 @@ public final class TarReader: ByteSink {
     while offset < bytes.count {
       switch state {
       case .ended:
-        // Anything after the end marker is record padding; GNU tar pads with zeros.
+        // Anything after the end marker is record padding (GNU tar pads to 10 KiB records).
+        // More than that is not an archive lifeboat wrote, and could be a decompression bomb.
+        trailingBytes += bytes.count - offset
+        guard trailingBytes <= 1 << 20 else {
+          throw TarFormatError("corrupt tar archive: more than 1 MiB of data after the end-of-archive marker")
+        }
         return
 
       case .header:

@@ -65,6 +65,12 @@ public struct Configuration: Sendable {
   }
 
   private mutating func read(file path: String) throws {
+    var info = stat()
+    if stat(path, &info) == 0, info.st_mode & S_IFMT != S_IFREG, info.st_mode & S_IFMT != S_IFCHR {
+      throw LifeboatError(
+        .configuration, "config file \(path) is not a regular file",
+        hint: "pass a config file with --config FILE")
+    }
     guard let data = readWholeFile(path) else {
       let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read" : "not found"
       throw LifeboatError(
@@ -225,7 +231,10 @@ public func parseDuration(_ text: String) -> Double? {
   let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800]
   let (number, unit): (Substring, Double) =
     units[last].map { (trimmed.dropLast(), $0) } ?? (Substring(trimmed), 1)
-  guard let value = Double(number), value >= 0, value.isFinite else { return nil }
+  // Ten years bounds every wait lifeboat has; larger values are typing mistakes.
+  guard let value = Double(number), value >= 0, value.isFinite, value * unit <= 315_360_000 else {
+    return nil
+  }
   return value * unit
 }
 
