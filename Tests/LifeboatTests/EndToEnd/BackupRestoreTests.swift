@@ -162,4 +162,29 @@ import Testing
     let items = try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]]
     #expect(items?.compactMap { $0["id"] as? String } == ids)
   }
+
+  @Test func jsonLogsParseLineByLine() throws {
+    let work = try TemporaryDirectory("jsonlogs")
+    let corpus = work.join("corpus")
+    try TestSupport.makeCorpus(corpus)
+    let logFile = work.join("lifeboat.log")
+    let common = ["--log-format", "json", "--log-level", "debug", "--log-file", logFile]
+    let good = try TestSupport.lifeboat(
+      ["backup", "--db", corpus + "/app.db", "--path", corpus + "/config", "--repo", "file://" + work.join("repo")] + common)
+    #expect(good.status == 0, "\(good.stderr)")
+    let bad = try TestSupport.lifeboat(["backup", "--db", work.join("missing.db"), "--repo", "file://" + work.join("repo")] + common)
+    #expect(bad.status == 1)
+
+    let fileLines = try String(contentsOfFile: logFile, encoding: .utf8).split(separator: "\n")
+    let lines = good.stderr.split(separator: "\n") + bad.stderr.split(separator: "\n") + fileLines
+    #expect(lines.count > 5)
+    for line in lines {
+      let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+      #expect(object != nil, "not a JSON object: \(line)")
+      #expect(object?["ts"] is String, "\(line)")
+      #expect(object?["level"] is String, "\(line)")
+      #expect(object?["msg"] is String, "\(line)")
+    }
+    #expect(fileLines.contains { $0.contains("\"level\":\"error\"") && $0.contains("missing.db") })
+  }
 }
