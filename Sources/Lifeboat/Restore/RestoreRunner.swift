@@ -38,7 +38,10 @@ public final class RestoreRunner {
     let manifest = record.manifest
     let names = try selectedNames(manifest)
 
-    try prepareTarget(target)
+    let createdTarget = try prepareTarget(target)
+    var succeeded = false
+    // A target this run created is removed again when the restore fails (rmdir: only if empty).
+    defer { if createdTarget && !succeeded { rmdir(target) } }
     for name in names {
       let destination = target + "/" + name
       var info = stat()
@@ -106,6 +109,7 @@ public final class RestoreRunner {
     let selectedFiles = manifest.files.filter { file in
       file.type == "file" && names.contains(where: { file.path == $0 || file.path.hasPrefix($0 + "/") })
     }
+    succeeded = true
     return RestoreSummary(
       id: record.id, target: target, restoredNames: names, fileCount: selectedFiles.count,
       bytes: selectedFiles.reduce(0) { $0 + $1.size }, warnings: warnings)
@@ -153,13 +157,14 @@ public final class RestoreRunner {
     return []
   }
 
-  private func prepareTarget(_ target: String) throws {
+  /// Checks or creates the target directory; returns true when this run created it.
+  private func prepareTarget(_ target: String) throws -> Bool {
     var info = stat()
     if stat(target, &info) == 0 {
       guard info.st_mode & S_IFMT == S_IFDIR else {
         throw LifeboatError(.failure, "restore target \(target) is not a directory")
       }
-      return
+      return false
     }
     let parent = (target as NSString).deletingLastPathComponent
     guard stat(parent, &info) == 0 else {
@@ -170,6 +175,7 @@ public final class RestoreRunner {
     guard mkdir(target, 0o700) == 0 else {
       throw LifeboatError(.failure, "cannot create restore target \(target): \(String(cString: strerror(errno)))")
     }
+    return true
   }
 }
 

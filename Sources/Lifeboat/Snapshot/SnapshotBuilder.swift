@@ -73,7 +73,12 @@ public struct SnapshotPlan: Sendable {
           hint: "list directories with --path and databases with --db")
       }
       let name = self.name(of: tree)
-      guard name != "/" && !name.isEmpty else {
+      // realpath catches a symlink to / as well as "/" itself.
+      let resolved = realpath(tree, nil).map { pointer -> String in
+        defer { free(pointer) }
+        return String(cString: pointer)
+      }
+      guard name != "/" && !name.isEmpty && resolved != "/" else {
         throw LifeboatError(.configuration, "the root directory cannot be a source; name a subdirectory")
       }
       guard name != "." && name != ".." else {

@@ -142,4 +142,23 @@ import Testing
       "20261204T031459Z-web1-11", "20261204T031500Z-web1", "20261204T031500Z-web1-2", "20261204T031500Z-web1-10",
     ])
   }
+
+  @Test func symlinkToRootIsNotASource() throws {
+    let work = try TemporaryDirectory("rootlink")
+    try TestSupport.shell("ln -s / '\(work.path)/everything'")
+    let backup = try TestSupport.lifeboat(["backup", "--path", work.join("everything"), "--repo", "file://" + work.join("repo")])
+    #expect(backup.status == 78, "\(backup.stderr)")
+    #expect(backup.stderr.contains("the root directory cannot be a source"))
+  }
+
+  @Test func failedRestoreRemovesTargetItCreated() throws {
+    let work = try TemporaryDirectory("failedtarget")
+    let (repo, archiveManifest) = try backedUp(work)
+    let archive = archiveManifest.replacingOccurrences(of: ".manifest.json", with: ".tar.gz")
+    try TestSupport.shell("printf 'x' | dd of='\(archive)' bs=1 seek=100 conv=notrunc 2>/dev/null")
+    let target = work.join("new-target")
+    let restore = try TestSupport.lifeboat(["restore", "latest", "--target", target, "--repo", "file://" + repo])
+    #expect(restore.status == 65, "\(restore.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: target))
+  }
 }
