@@ -23,6 +23,9 @@ public final class BackupRunner {
   public let compression: CompressionOptions
   public let host: String
   public let logger: Logger
+  /// The result of `SnapshotBuilder.list` when the caller already walked the sources, so the
+  /// S3 part-size hint does not walk them again.
+  public var listedFiles: [ManifestFile]?
   public var progress: ((Int64) -> Void)?
   /// Fault injection for drills: its `read` rate makes reads of source files fail with EIO.
   public var faults: FaultInjector?
@@ -53,9 +56,7 @@ public final class BackupRunner {
     if repository.store.layer(S3ObjectStore.self) != nil {
       // The sources' total size bounds the compressed archive (tar adds about 1 KiB a file).
       // Only S3 uses it, to plan part sizes, so other stores skip the extra walk.
-      let estimate = SnapshotBuilder(plan: plan, tar: TarWriter(sink: DiscardingSink()), logger: Logger.disabled())
-      estimate.listOnly = true
-      let files = (try? estimate.run())?.files ?? []
+      let files = listedFiles ?? (try? SnapshotBuilder.list(plan))?.files ?? []
       sizeHint = files.reduce(Int64(1 << 20)) { $0 + $1.size + 1024 }
     }
     let writer = try repository.store.makeWriter(key: archiveKey, sizeHint: sizeHint)

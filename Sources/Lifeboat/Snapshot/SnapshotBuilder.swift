@@ -125,6 +125,14 @@ public final class SnapshotBuilder {
   /// Lists what would be archived, with sizes from `stat`, without reading any file or
   /// copying any database. Nothing is written to the tar stream.
   public var listOnly = false
+
+  /// Walks the plan's sources with `stat` only (see `listOnly`) and returns what a backup would
+  /// archive: for `--dry-run`, the progress total and S3's part-size hint.
+  public static func list(_ plan: SnapshotPlan, logger: Logger = Logger.disabled()) throws -> SnapshotResult {
+    let builder = SnapshotBuilder(plan: plan, tar: TarWriter(sink: DiscardingSink()), logger: logger)
+    builder.listOnly = true
+    return try builder.run()
+  }
   /// Returns true for a read of a source file that is to fail with EIO (fault injection drills).
   public var readFault: (() -> Bool)?
 

@@ -72,11 +72,10 @@ extension Command {
     defer { context.report.backupID = runner.backupID }
     let showProgress = isatty(STDERR_FILENO) != 0 && logger.level <= .info && !context.arguments.has("quiet")
     let progress = ProgressLine(enabled: showProgress)
-    if showProgress {
+    if showProgress, let listed = try? SnapshotBuilder.list(plan) {
       // A stat-only walk gives the total for the ETA; it reads no file contents.
-      let estimate = SnapshotBuilder(plan: plan, tar: TarWriter(sink: DiscardingSink()), logger: Logger.disabled())
-      estimate.listOnly = true
-      progress.total = (try? estimate.run())?.files.reduce(0) { $0 + $1.size } ?? 0
+      progress.total = listed.files.reduce(0) { $0 + $1.size }
+      runner.listedFiles = listed.files
     }
     runner.progress = { progress.update(bytes: $0) }
     logger.beforeTerminalLine = { progress.clear() }
@@ -144,9 +143,7 @@ extension Command {
 
   /// Prints every path the backup would archive with its size, and the total.
   private static func listPlan(_ plan: SnapshotPlan, context: CommandContext) throws -> Int32 {
-    let builder = SnapshotBuilder(plan: plan, tar: TarWriter(sink: DiscardingSink()), logger: context.logger)
-    builder.listOnly = true
-    let result = try builder.run()
+    let result = try SnapshotBuilder.list(plan, logger: context.logger)
     var total: Int64 = 0
     for file in result.files {
       total += file.size
