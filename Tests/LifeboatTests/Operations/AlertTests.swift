@@ -31,10 +31,7 @@ import Testing
     let tree = try SmallTree.make(work.join("tree"))
     // A seed that lets the lock object's put through and fails the archive's, so the run has a
     // backup id when it fails.
-    let seed = try #require((0..<1000).first { seed -> Bool in
-      let injector = FaultInjector(plan: FaultPlan(rates: [.put: 0.5], seed: UInt64(seed)))
-      return !injector.shouldFail(.put) && injector.shouldFail(.put)
-    })
+    let seed = try #require(FaultSeeds.first(.put, outcomes: [false, true]))
     var failing = environment
     failing["LIFEBOAT_FAULTS"] = "put:0.5,seed:\(seed)"
     let arguments = [

@@ -83,10 +83,7 @@ import Testing
   @Test func manifestPutFaultLeavesNoListedBackup() throws {
     // The first seed whose put faults spare the lock object and the archive, then hit the
     // manifest: the three puts of a backup, in order.
-    let seed = try #require((0..<1000).first { seed -> Bool in
-      let injector = FaultInjector(plan: FaultPlan(rates: [.put: 0.5], seed: UInt64(seed)))
-      return !injector.shouldFail(.put) && !injector.shouldFail(.put) && injector.shouldFail(.put)
-    })
+    let seed = try #require(FaultSeeds.first(.put, outcomes: [false, false, true]))
     let work = try TemporaryDirectory("manifestfault")
     let tree = try SmallTree.make(work.join("tree"))
     let repo = work.join("repo")
