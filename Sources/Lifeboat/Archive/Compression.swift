@@ -12,7 +12,7 @@ public enum CompressionFormat: String, Sendable, CaseIterable {
   }
 }
 
-/// How an archive is compressed.
+/// The compression settings of an archive.
 public struct CompressionOptions: Sendable, Equatable {
   public var format: CompressionFormat
   /// gzip: 1–9 (default 6). zstd: 1–19 (default 3).

@@ -178,7 +178,7 @@ public final class TarReader: ByteSink {
     if let text = pax["uname"] { entry.userName = String(decoding: text, as: UTF8.self) }
     if let text = pax["gname"] { entry.groupName = String(decoding: text, as: UTF8.self) }
 
-    // Regular files carry data. Links never do, whatever their size field says; other types
+    // Regular files carry data. Links never do, whatever their size field contains; other types
     // (directories, devices, GNU extensions) may, and it is skipped.
     let declaredSize = entry.size
     let dataSize: Int64

@@ -125,7 +125,8 @@ public final class TarWriter {
     return "\(seconds).\(fraction)"
   }
 
-  /// A pax record is `LENGTH key=value\n`, where LENGTH counts the whole record, itself included.
+  /// Encodes a pax record, `LENGTH key=value\n`, where LENGTH counts the whole record, itself
+  /// included.
   private func paxRecord(_ key: String, _ value: [UInt8]) -> [UInt8] {
     let body = Array(" \(key)=".utf8) + value + [UInt8(ascii: "\n")]
     var length = body.count + 1

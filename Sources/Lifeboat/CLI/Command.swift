@@ -71,7 +71,8 @@ public final class CommandContext {
 
   private func makeLogger(_ configuration: Configuration) throws -> Logger {
     let format = LogFormat(rawValue: configuration.string("log.format") ?? "text") ?? .text
-    // Under cron nobody reads progress: only warnings and errors, besides the summary on stdout.
+    // Under cron no one reads progress, so only warnings and errors go to stderr, besides the
+    // summary on stdout.
     let interactive = isatty(STDERR_FILENO) != 0
     var level: LogLevel = interactive ? .info : .warning
     if let name = configuration.string("log.level"), let configured = LogLevel(name: name) {
@@ -90,7 +91,7 @@ public final class CommandContext {
     return Logger(level: level, format: format, file: file)
   }
 
-  /// The repository URL, or a usage error naming how to set it.
+  /// Returns the repository URL, or throws a usage error naming how to set it.
   public func repositoryURL() throws -> String {
     guard let url = try configuration().string("repository.url"), !url.isEmpty else {
       throw LifeboatError(

@@ -256,7 +256,7 @@ public enum SettingsSchema {
       section: "log", key: "level",
       kind: .choice(["trace", "debug", "info", "notice", "warning", "error"]), repeats: false,
       flag: "log-level",
-      help: "least severe level shown (default: info on a terminal, warning otherwise)"),
+      help: "minimum level shown (default: info on a terminal, warning otherwise)"),
     SettingSpec(
       section: "log", key: "file", kind: .path, repeats: false, flag: "log-file",
       help: "also append JSON log lines to this file, rotated at 10 MiB"),

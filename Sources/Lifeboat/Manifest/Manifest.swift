@@ -186,7 +186,7 @@ public struct Manifest: Codable, Sendable, Equatable {
     }
   }
 
-  /// The `SHA256SUMS` text for `sha256sum -c`: one line per regular file. Names with a
+  /// Returns the `SHA256SUMS` text for `sha256sum -c`: one line per regular file. Names with a
   /// backslash or newline use coreutils' escaped form (a leading `\`, then `\\` and `\n`).
   public func checksumList() -> [UInt8] {
     var out: [UInt8] = []

@@ -30,7 +30,7 @@ public struct LockObjectState: Sendable {
 /// S3-compatible server supports, so taking it is "read, write ours, read it back and check the
 /// token". Two runs on different machines that start within one round trip of each other can
 /// both see their own token and both run. Staleness is judged by the reader's clock, so a host
-/// whose clock is ahead by more than `staleAfter` sees live locks as stale.
+/// whose clock is ahead by more than `staleAfter` treats live locks as stale.
 public final class RunLock: @unchecked Sendable {
   public static let objectKey = "locks/lock.json"
   public static let defaultStaleAfter: TimeInterval = 3600

@@ -40,7 +40,7 @@ public enum MemberPath {
   }
 }
 
-/// Why an archive was not extracted or did not verify.
+/// The reason an archive was not extracted or did not verify.
 public enum ExtractionError: Error, CustomStringConvertible {
   case unsafeMember(String, String)
   case notInManifest(String)

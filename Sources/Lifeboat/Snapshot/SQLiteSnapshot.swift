@@ -20,7 +20,7 @@ public struct DatabaseInfo: Codable, Sendable, Equatable {
 
 /// Copies a live SQLite database with the online backup API into a private temporary file.
 ///
-/// The copy is taken in one `sqlite3_backup_step(-1)` call, which holds a read transaction
+/// The copy is taken in one `sqlite3_backup_step(-1)` call, which keeps a read transaction open
 /// for its duration. In WAL mode that never blocks the application's writers, and the copy
 /// includes commits still in the `-wal` file. In rollback-journal mode writers wait for the
 /// copy (their busy timeout) instead of forcing it to restart, which an incremental copy under

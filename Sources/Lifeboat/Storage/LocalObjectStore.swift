@@ -24,7 +24,7 @@ public final class LocalObjectStore: ObjectStore {
     }
   }
 
-  /// The file that holds `key`.
+  /// Returns the path of the file that stores `key`.
   public func path(for key: String) throws -> String {
     let components = key.split(separator: "/", omittingEmptySubsequences: false)
     guard !key.isEmpty, !key.hasPrefix("/"),

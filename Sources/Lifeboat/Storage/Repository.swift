@@ -56,9 +56,9 @@ public enum BackupID {
 
 /// The layout of backups in an object store.
 ///
-/// `backups/<id>.tar.gz` (or `.tar.zst`) is written first; `backups/<id>.manifest.json` is
-/// written last and is the commit marker: a backup without it does not exist for `list`,
-/// `restore` or `verify`, and is debris that `prune` removes. With encryption both objects get
+/// `backups/<id>.tar.gz` (or `.tar.zst`) is written first, and `backups/<id>.manifest.json` last.
+/// The manifest is the commit marker: a backup without it does not exist for `list`, `restore`
+/// or `verify`, and `prune` removes it as debris. With encryption both objects get
 /// the suffix `.age`, and `backups/<id>.encryption.json` goes between them.
 public final class Repository {
   public let store: ObjectStore
@@ -100,7 +100,7 @@ public final class Repository {
     return parsed.id
   }
 
-  /// Every committed backup with its manifest, oldest first. A manifest that cannot be read is
+  /// Returns every committed backup with its manifest, oldest first. A manifest that cannot be read is
   /// reported through `onError` and left out, so one damaged object does not hide the rest.
   public func list(onError: (String, Error) -> Void = { _, _ in }) throws -> [BackupRecord] {
     var records: [BackupRecord] = []
@@ -166,7 +166,8 @@ public final class Repository {
     return selector
   }
 
-  /// A fresh id for a backup starting at `time`, distinct from every object in the repository.
+  /// Returns a fresh id for a backup starting at `time`, distinct from every object in the
+  /// repository.
   public func newID(time: Date, host: String) throws -> String {
     let base = BackupID.make(time: time, host: host)
     let existing = Set(try store.list(prefix: Repository.directory + base).map(\.key))

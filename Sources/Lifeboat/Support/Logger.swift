@@ -92,7 +92,7 @@ public final class Logger: @unchecked Sendable {
     }
   }
 
-  /// A logger that writes nothing, for library callers and tests.
+  /// Returns a logger that writes nothing, for library callers and tests.
   public static func disabled() -> Logger {
     Logger(level: .critical, format: .text, output: FileHandle(forWritingAtPath: "/dev/null")!)
   }

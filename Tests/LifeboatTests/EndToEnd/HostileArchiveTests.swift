@@ -70,7 +70,7 @@ import Testing
     let result = try TestSupport.lifeboat(["restore", setup.id, "--repo", "file://" + setup.repository])
     #expect(result.status == (name == "symlink-escape" ? 1 : 65), "\(name): \(result.stderr)")
     // A manifest naming a file outside every source is rejected when the backup is chosen,
-    // before any step; damage inside the archive fails while it is verified (step 2). Either
+    // before any step. Damage inside the archive fails while it is verified (step 2). Either
     // way nothing was moved.
     let expected = name == "absolute" ? "is not under any source" : "failed at step 2 (verify)"
     #expect(result.stderr.contains(expected), "\(name): \(result.stderr)")

@@ -98,7 +98,7 @@ extension Command {
     return report.exitStatus
   }
 
-  /// The host whose backups `latest` and `--before` choose from: `--host`, else this machine's
+  /// Returns the host whose backups `latest` and `--before` choose from: `--host`, else this machine's
   /// backup host name when the repository has backups of it, else any host (restoring on a new
   /// machine). A shared repository never hands this host another host's database by default.
   private static func restoreHost(_ context: CommandContext, repository: Repository, selector: BackupSelector)

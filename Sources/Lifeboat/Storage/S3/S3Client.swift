@@ -137,8 +137,8 @@ final class S3Client: @unchecked Sendable {
         if call.usesBreaker {
           if error.isServiceFailure { breaker.recordFailure() } else { breaker.recordSuccess() }
         }
-        // A HEAD answer has no body, so RequestTimeTooSkewed arrives as a bare 403; the Date
-        // header then tells whether the clock is beyond S3's 15-minute window.
+        // A HEAD response has no body, so RequestTimeTooSkewed arrives as a bare 403. The Date
+        // header then shows whether the clock is beyond S3's 15-minute window.
         let bareSkew = error.status == 403 && (error.code ?? "").isEmpty
           && error.serverTime.map { abs($0.timeIntervalSince(signingDate())) > 800 } == true
         if error.code == "RequestTimeTooSkewed" || bareSkew, !correctedClock,
